@@ -1,0 +1,326 @@
+"""The ``charact`` command line: one typer app whose commands are thin calls into the library.
+
+Technique commands (``charact xrd ...``, ``charact raman ...``) live in
+``charact/cli/<technique>.py`` modules, each exposing a typer app named ``app``; they are added
+here when present.
+
+Every error a user can cause is a :class:`~charact.core.errors.CharactError`; :func:`main`
+prints its message (no traceback) and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..core.data import TECHNIQUES
+from ..core.errors import CharactError, CharactWarning
+from ..core.provenance import charact_version
+from ._common import console, err_console, print_json, progress_bar
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="charact",
+    help="Quantitative, linked characterization of battery electrodes: XRD, Raman, XPS, SEM, "
+    "electrochemistry, joined by sample ID.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+samples_app = typer.Typer(help="Samples of a project and their measurements.", no_args_is_help=True)
+app.add_typer(samples_app, name="samples")
+
+ProjectOpt = typer.Option(
+    None, "--project", "-p", help="Project folder (default: the nearest folder with charact.toml)."
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"charact {charact_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """charact: raw characterization data in, linked quantitative results out."""
+
+
+def _catalog(project: Path | None) -> Any:
+    from ..samples import Catalog, find_project
+
+    root = project if project is not None else find_project()
+    return Catalog(root)
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(..., help="Project folder to create (may exist)."),
+    name: str | None = typer.Option(None, help="Project name (default: the folder name)."),
+) -> None:
+    """Make a project: a commented charact.toml and an empty samples.csv."""
+    from ..samples import init_project
+
+    root = init_project(directory, name=name)
+    console.print(
+        f"Created project in {root}: edit samples.csv, then run `charact ingest {directory}`."
+    )
+
+
+@app.command()
+def ingest(
+    directory: Path | None = typer.Argument(None, help="Project folder (default: nearest)."),
+    skip_errors: bool = typer.Option(
+        False, "--skip-errors", help="Ingest what can be read even if some files fail."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the ingest report as JSON."),
+) -> None:
+    """Register every readable file of a project and link it to its sample."""
+    cat = _catalog(directory)
+    with cat, progress_bar("Reading files", enabled=not as_json) as update:
+        report = cat.ingest(skip_errors=skip_errors, progress=update)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        from ._common import print_ingest_report
+
+        print_ingest_report(report, cat.project)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@samples_app.command("list")
+def samples_list(
+    project: Path | None = ProjectOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the samples with their measurement counts per technique."""
+    from rich.table import Table
+
+    with _catalog(project) as cat:
+        rows = cat.list_samples()
+        unlinked = cat.measurements(unlinked=True)
+    if as_json:
+        print_json(
+            {"project": cat.project.name, "samples": rows, "unlinked_measurements": unlinked}
+        )
+        return
+    table = Table(title=f"Samples of {cat.project.name}")
+    table.add_column("sample", no_wrap=True)
+    table.add_column("state", no_wrap=True)
+    table.add_column("cycles", justify="right")
+    table.add_column("parent", no_wrap=True)
+    for col in TECHNIQUES:
+        table.add_column(col, justify="right", min_width=len(col))
+    table.add_column("description", overflow="ellipsis", no_wrap=True, ratio=1)
+    for r in rows:
+        counts = r["measurements"]
+        name = r["sample_id"] if r["in_manifest"] else f"{r['sample_id']} (not in manifest)"
+        table.add_row(
+            name,
+            r["state"],
+            "" if r["cycles"] is None else str(r["cycles"]),
+            r["parent"] or "",
+            *[str(counts.get(t, "")) for t in TECHNIQUES],
+            r["description"],
+        )
+    console.print(table)
+    if unlinked:
+        console.print(
+            f"{len(unlinked)} measurement(s) are linked to no sample "
+            "(add them to samples.csv or adjust [link] patterns in charact.toml)."
+        )
+
+
+def _dash(value: object) -> str:
+    return "-" if value in (None, "") else str(value)
+
+
+@samples_app.command("show")
+def samples_show(
+    sample_id: str = typer.Argument(..., help="Sample ID."),
+    project: Path | None = ProjectOpt,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Show one sample: its manifest entry, relations, measurements and results."""
+    from rich.table import Table
+
+    with _catalog(project) as cat:
+        info = cat.show_sample(sample_id)
+    if as_json:
+        print_json(info)
+        return
+    console.print(f"[bold]{info['sample_id']}[/bold]  {info['description']}")
+    console.print(
+        f"state: {info['state'] or '-'}   cycles: {_dash(info['cycles'])}"
+        f"   parent: {info['parent'] or '-'}   children: {', '.join(info['children']) or '-'}"
+    )
+    if info["extra"]:
+        console.print("  ".join(f"{k}: {v}" for k, v in info["extra"].items()))
+    table = Table(title="Measurements")
+    for col in ("technique", "file", "reader", "sha256", "conditions"):
+        table.add_column(col)
+    for m in info["measurements"]:
+        cond = ", ".join(f"{k}={v}" for k, v in m["conditions"].items())
+        table.add_row(m["technique"], m["path"], m["reader"], m["sha256"][:12] + "…", cond)
+    console.print(table)
+    if info["results"]:
+        console.print(
+            f"{len(info['results'])} stored result(s): "
+            + ", ".join(sorted({r["analysis"] for r in info["results"]}))
+        )
+
+
+@app.command()
+def formats(
+    technique: str | None = typer.Option(
+        None, help=f"Only one technique ({', '.join(TECHNIQUES)})."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List every file format charact reads, with its technique and reader name."""
+    from rich.table import Table
+
+    from ..core.readers import list_formats
+
+    rows = list_formats(technique)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="File formats charact reads")
+    for col in ("technique", "reader", "extensions", "format"):
+        table.add_column(col)
+    for r in sorted(rows, key=lambda r: (r["technique"], r["name"])):
+        table.add_row(r["technique"], r["name"], " ".join(r["extensions"]), r["description"])
+    console.print(table)
+
+
+@app.command()
+def read(
+    file: Path = typer.Argument(..., help="Instrument file."),
+    format: str | None = typer.Option(
+        None, "--format", "-f", help="Reader name (see `charact formats`)."
+    ),
+    technique: str | None = typer.Option(None, "--technique", "-t", help="Technique of the file."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Read one file and describe what charact sees in it (dims, ranges, metadata)."""
+    from ..core.readers import read as read_file
+
+    obj = read_file(file, format=format, technique=technique)
+    summary = {
+        "file": str(file),
+        "reader": obj.attrs["reader"],
+        "technique": obj.attrs["technique"],
+        "sha256": obj.attrs["source_sha256"],
+        "dims": {str(k): int(v) for k, v in obj.sizes.items()},
+        "coords": {
+            str(c): {
+                "min": float(obj[c].min()),
+                "max": float(obj[c].max()),
+                "units": obj[c].attrs.get("units", ""),
+            }
+            for c in obj.dims
+            if obj[c].dtype.kind in "fiu"
+        },
+        "attrs": {k: v for k, v in obj.attrs.items() if k != "original_metadata"},
+    }
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"[bold]{file}[/bold]: {summary['technique']} data read by {summary['reader']}")
+    for c, info in summary["coords"].items():
+        console.print(
+            f"  {c}: {info['min']:g} … {info['max']:g} {info['units']} "
+            f"({summary['dims'][c]} points)"
+        )
+    for k, v in summary["attrs"].items():
+        if v not in ("", None) and k not in ("source_sha256",):
+            console.print(f"  {k}: {v}")
+
+
+@app.command()
+def demo(
+    directory: Path = typer.Argument(Path("charact-demo"), help="Folder for the example project."),
+    overwrite: bool = typer.Option(
+        False, "--overwrite", help="Replace an earlier demo project there."
+    ),
+    seed: int = typer.Option(0, help="Seed of the generated noise."),
+) -> None:
+    """Write an example project with known ground truth, ingest it and show what was found."""
+    from ..demo import make_demo_project
+    from ..samples import Catalog
+
+    made = make_demo_project(directory, seed=seed, overwrite=overwrite)
+    console.print(
+        f"Wrote the example project to {made.root} "
+        f"({sum(len(f) for f in made.files.values())} instrument files, 3 samples)."
+    )
+    with Catalog(made.root) as cat, progress_bar("Reading files") as update:
+        report = cat.ingest(progress=update)
+    from ._common import print_ingest_report
+
+    print_ingest_report(report, cat.project)
+    samples_list(project=made.root, as_json=False)
+    console.print(
+        f"Ground truth of every generated number: {made.root / 'truth' / 'ground_truth.json'}"
+    )
+    console.print(f"Next: `charact samples show MSiC-P01 -p {made.root}`")
+
+
+def _add_technique_apps() -> None:
+    """Add ``charact <technique>`` sub-commands from ``charact/cli/<technique>.py`` if present."""
+    for tech in TECHNIQUES:
+        name = f"{__name__}.{tech}"
+        if importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            app.add_typer(module.app, name=tech)
+
+
+_add_technique_apps()
+
+
+def _show_warning(
+    message: Any,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    label = "warning" if issubclass(category, CharactWarning) else category.__name__
+    err_console.print(f"[yellow]{label}:[/yellow] {message}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``charact`` console script; returns the exit status.
+
+    Usage errors are handled by typer (status 2); a :class:`CharactError` is printed as one
+    message without a traceback (status 1). Anything else is a bug and keeps its traceback.
+    """
+    warnings.showwarning = _show_warning
+    try:
+        app(args=argv, prog_name="charact")
+    except CharactError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        return 1
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BrokenPipeError:  # `charact formats | head`
+        return 0
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Shared fixtures: the real-data folder, and small projects built from generated files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from charact.raman.io import write_text_spectrum
+from charact.raman.synthetic import si_carbon_spectrum
+from charact.samples import init_project
+from charact.xrd.io import write_xy
+from charact.xrd.synthetic import synthetic_pattern
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def shared_file(*parts: str) -> Path:
+    """A real instrument file from ../shared/data; skips the test when that folder is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present on this machine")
+    path = SHARED_DATA.joinpath(*parts)
+    assert path.exists(), f"expected real-data file {path} (see its MANIFEST.md)"
+    return path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present on this machine")
+    return SHARED_DATA
+
+
+def write_manifest(root: Path, rows: list[dict[str, object]], name: str = "samples.csv") -> Path:
+    """Write a manifest CSV with the union of the rows' keys as header."""
+    header: list[str] = []
+    for r in rows:
+        header += [k for k in r if k not in header]
+    path = root / name
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=header or ["sample_id"], lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def two_sample_project(tmp_path: Path) -> Path:
+    """A project with two samples (pristine, cycled), an XRD pattern and a Raman spectrum each."""
+    root = init_project(tmp_path / "proj")
+    write_manifest(
+        root,
+        [
+            {
+                "sample_id": "S-P01",
+                "description": "pristine",
+                "state": "pristine",
+                "cycles": 0,
+                "parent": "",
+                "mass_mg": 0.57,
+            },
+            {
+                "sample_id": "S-C100",
+                "description": "cycled",
+                "state": "cycled",
+                "cycles": 100,
+                "parent": "S-P01",
+                "mass_mg": 0.55,
+            },
+        ],
+    )
+    (root / "xrd").mkdir()
+    (root / "raman").mkdir()
+    for k, (sid, weights, state) in enumerate(
+        [
+            ("S-P01", {"Si": 1.0, "Cu": 1.0}, "pristine"),
+            ("S-C100", {"Si": 0.2, "Cu": 1.0}, "cycled-100"),
+        ]
+    ):
+        pattern, _ = synthetic_pattern(weights, seed=k)
+        write_xy(pattern, root / "xrd" / f"{sid}.xy")
+        spectrum, _ = si_carbon_spectrum(state, seed=k)
+        write_text_spectrum(spectrum, root / "raman" / f"{sid}_spot1.txt")
+    return root
