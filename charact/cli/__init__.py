@@ -111,6 +111,15 @@ def samples_list(
     with _catalog(project) as cat:
         rows = cat.list_samples()
         unlinked = cat.measurements(unlinked=True)
+        known = {r["sample_id"] for r in rows}
+        pending = [s.sample_id for s in cat.project.samples if s.sample_id not in known]
+    if pending and not as_json:
+        err_console.print(
+            f"[yellow]note:[/yellow] {len(pending)} sample(s) of {cat.project.config.manifest} "
+            f"are not in the catalogue yet ({', '.join(pending[:5])}"
+            f"{' …' if len(pending) > 5 else ''}): run `charact ingest`",
+            highlight=False,
+        )
     if as_json:
         print_json(
             {"project": cat.project.name, "samples": rows, "unlinked_measurements": unlinked}
