@@ -137,7 +137,7 @@ def test_newer_catalogue_is_refused(two_sample_project, capsys):
 
 
 def test_usage_error_exit_code(capsys):
-    code, _, err = run(capsys, "samples", "show")
+    code, _, _err = run(capsys, "samples", "show")
     assert code == 2
 
 
@@ -164,7 +164,11 @@ def test_console_script_runs(tmp_path):
     exe = os.path.join(os.path.dirname(sys.executable), "charact")
     if not os.path.exists(exe):
         pytest.skip("charact is not installed as a console script in this environment")
-    res = subprocess.run([exe, "samples", "list", "-p", str(tmp_path / "none")],
-                         capture_output=True, text=True, check=False)
+    res = subprocess.run(
+        [exe, "samples", "list", "-p", str(tmp_path / "none")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert res.returncode == 1 and "project folder not found" in res.stderr
     assert "Traceback" not in res.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +17,6 @@ from charact.core.readers import detect_format, find_reader, read
 from charact.core.registry import READERS
 from charact.core.store import load_netcdf, save_netcdf
 from charact.core.textio import parse_numeric_table, read_numeric_table
-from charact.raman.io import write_text_spectrum
-from charact.raman.synthetic import si_carbon_spectrum
 from charact.xrd.io import write_xy
 from charact.xrd.synthetic import synthetic_pattern
 
@@ -110,27 +109,20 @@ def test_missing_file_is_an_input_error(tmp_path):
 
 # --------------------------------------------------------------------------- contract
 
-# One example-file writer per registered reader: a new reader without one fails
-# test_every_reader_has_an_example, so every reader gets the contract tests below.
-EXAMPLES: dict[str, Callable[[Path], Path]] = {}
+
+# Each technique's tests/<technique>/examples.py holds EXAMPLES = {reader name: function(folder)
+# -> path of an example file} (generated, or a real file from ../shared/data). A reader without
+# an example fails test_every_reader_has_an_example, so every reader gets the contract below.
+def _collect_examples() -> dict[str, Callable[[Path], Path]]:
+    found: dict[str, Callable[[Path], Path]] = {}
+    for folder in sorted(Path(__file__).parents[1].iterdir()):
+        if (folder / "examples.py").is_file():
+            module = importlib.import_module(f"tests.{folder.name}.examples")
+            found.update(module.EXAMPLES)
+    return found
 
 
-def _example(name: str) -> Callable[[Callable[[Path], Path]], Callable[[Path], Path]]:
-    def deco(fn: Callable[[Path], Path]) -> Callable[[Path], Path]:
-        EXAMPLES[name] = fn
-        return fn
-
-    return deco
-
-
-@_example("xrd-xy")
-def _xy(folder: Path) -> Path:
-    return write_xy(synthetic_pattern({"Si": 1.0, "Cu": 0.5})[0], folder / "ex.xy")
-
-
-@_example("raman-text")
-def _raman(folder: Path) -> Path:
-    return write_text_spectrum(si_carbon_spectrum("pristine")[0], folder / "ex.txt")
+EXAMPLES = _collect_examples()
 
 
 def test_every_reader_has_an_example():
