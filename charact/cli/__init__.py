@@ -197,12 +197,16 @@ def formats(
         None, help=f"Only one technique ({', '.join(TECHNIQUES)})."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the docs' Markdown table."),
 ) -> None:
     """List every file format charact reads, with its technique and reader name."""
     from rich.table import Table
 
-    from ..core.readers import list_formats
+    from ..core.readers import formats_markdown, list_formats
 
+    if markdown:
+        sys.stdout.write(formats_markdown())
+        return
     rows = list_formats(technique)
     if as_json:
         print_json(rows)

@@ -32,6 +32,7 @@ __all__ = [
     "Reader",
     "detect_format",
     "find_reader",
+    "formats_markdown",
     "list_formats",
     "read",
     "read_head",
@@ -274,6 +275,18 @@ def read(
     if not isinstance(obj.attrs.get("original_metadata", ""), str):
         obj.attrs["original_metadata"] = json.dumps(obj.attrs["original_metadata"], default=str)
     return validate_measurement(obj, what=str(p))
+
+
+def formats_markdown() -> str:
+    """The formats table of ``docs/formats.md`` (kept in step with the registry by a test)."""
+    lines = [
+        "| technique | reader | extensions | format |",
+        "|---|---|---|---|",
+    ]
+    for r in sorted(list_formats(), key=lambda r: (r["technique"], r["name"])):
+        exts = " ".join(f"`{e}`" for e in r["extensions"])
+        lines.append(f"| {r['technique']} | `{r['name']}` | {exts} | {r['description']} |")
+    return "\n".join(lines) + "\n"
 
 
 def list_formats(technique: str | None = None) -> list[dict[str, Any]]:
