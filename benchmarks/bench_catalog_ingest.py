@@ -51,11 +51,12 @@ def main() -> None:
         with Catalog(root) as cat:
             first = timed(cat.ingest)
             again = timed(cat.ingest)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    py = platform.python_version()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {py}")
     print(f"{n} Raman spectra (1900 points each)")
     print(f"read-every-file loop (reference): {loop:7.3f} s")
     print(f"first ingest:                     {first:7.3f} s  ({first / loop:.2f}x the loop)")
-    print(f"re-ingest, nothing changed:       {again:7.3f} s  ({loop / again:.1f}x faster than the loop)")
+    print(f"re-ingest, nothing changed:       {again:7.3f} s  ({loop / again:.1f}x faster)")
 
 
 if __name__ == "__main__":

@@ -177,11 +177,18 @@ class Catalog:
 
     def __init__(self, project: Project | str | PathLike[str], *, url: str | None = None) -> None:
         self.project = project if isinstance(project, Project) else Project(project)
+        embedded = not (url or os.environ.get("CHARACT_DB_URL"))
         self.url = url or os.environ.get("CHARACT_DB_URL") or self._sqlite_url()
         self.engine = self._make_engine(self.url)
+        #: The project name rows are stored under. A shared server keys rows by the name in
+        #: charact.toml; the embedded catalogue belongs to its folder, so it keeps the name it
+        #: was created with even if charact.toml is renamed later.
+        self.key = self.project.name
         try:
             with self.engine.begin() as conn:
                 schema.upgrade(conn)
+                if embedded:
+                    self.key = schema.project_key(conn, default=self.project.name)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise CatalogError(f"cannot open the catalogue at {self._where()}: {exc}") from None
@@ -263,7 +270,7 @@ class Catalog:
                     schema.samples.c.sample_id,
                 )
                 .select_from(schema.measurements.outerjoin(schema.samples))
-                .where(schema.measurements.c.project == project.name)
+                .where(schema.measurements.c.project == self.key)
             ).all()
         by_path = {r.path: r for r in rows}
         by_sha = {r.sha256: r for r in rows}
@@ -362,7 +369,7 @@ class Catalog:
             stored = {
                 r.sample_id: r
                 for r in conn.execute(
-                    select(schema.samples).where(schema.samples.c.project == self.project.name)
+                    select(schema.samples).where(schema.samples.c.project == self.key)
                 )
             }
             parents = self._parents(conn)
@@ -392,7 +399,7 @@ class Catalog:
                     parent, rel.c.related == parent.c.id
                 )
             )
-            .where(rel.c.kind == "parent", child.c.project == self.project.name)
+            .where(rel.c.kind == "parent", child.c.project == self.key)
         )
         return {r.sample_id: r.parent for r in conn.execute(q)}
 
@@ -430,7 +437,7 @@ class Catalog:
         return report
 
     def _write_samples(self, conn: Connection) -> None:
-        project, now = self.project.name, now_iso()
+        project, now = self.key, now_iso()
         t = schema.samples
         stored = {r.sample_id: r for r in conn.execute(select(t).where(t.c.project == project))}
         manifest = self.project.samples
@@ -477,16 +484,14 @@ class Catalog:
         t = schema.samples
         return {
             r.sample_id: r.id
-            for r in conn.execute(
-                select(t.c.sample_id, t.c.id).where(t.c.project == self.project.name)
-            )
+            for r in conn.execute(select(t.c.sample_id, t.c.id).where(t.c.project == self.key))
         }
 
     def _write_measurements(
         self, conn: Connection, plan: list[_Planned], pk: dict[str, int]
     ) -> None:
         m, ev = schema.measurements, schema.events
-        project, now, version = self.project.name, now_iso(), charact_version()
+        project, now, version = self.key, now_iso(), charact_version()
         for item in plan:
             sample = pk[item.sample_id] if item.sample_id is not None else None
             where = (m.c.project == project) & (m.c.path == (item.old_path or item.path))
@@ -560,8 +565,7 @@ class Catalog:
         t = schema.samples
         with self.engine.connect() as conn:
             return sorted(
-                r[0]
-                for r in conn.execute(select(t.c.sample_id).where(t.c.project == self.project.name))
+                r[0] for r in conn.execute(select(t.c.sample_id).where(t.c.project == self.key))
             )
 
     def resolve_sample(self, sample_id: str) -> str:
@@ -577,7 +581,7 @@ class Catalog:
             return folded[0]
         hits = close_matches(sample_id, ids)
         raise UnknownSampleError(
-            f"unknown sample ID {sample_id!r} in project {self.project.name!r}",
+            f"unknown sample ID {sample_id!r} in project {self.key!r}",
             hint=(
                 f"did you mean {', '.join(map(repr, hits))}?"
                 if hits
@@ -594,12 +598,12 @@ class Catalog:
             for row in conn.execute(
                 select(s.c.sample_id, m.c.technique, func.count(m.c.id))
                 .select_from(m.join(s))
-                .where(s.c.project == self.project.name)
+                .where(s.c.project == self.key)
                 .group_by(s.c.sample_id, m.c.technique)
             ):
                 counts.setdefault(row[0], {})[row[1]] = row[2]
             rows = conn.execute(
-                select(s).where(s.c.project == self.project.name).order_by(s.c.sample_id)
+                select(s).where(s.c.project == self.key).order_by(s.c.sample_id)
             ).all()
         return [
             {
@@ -620,11 +624,7 @@ class Catalog:
     ) -> list[dict[str, Any]]:
         """Measurements of the project, of one sample, or those linked to no sample."""
         s, m = schema.samples, schema.measurements
-        q = (
-            select(m, s.c.sample_id)
-            .select_from(m.outerjoin(s))
-            .where(m.c.project == self.project.name)
-        )
+        q = select(m, s.c.sample_id).select_from(m.outerjoin(s)).where(m.c.project == self.key)
         if sample_id is not None:
             q = q.where(s.c.sample_id == self.resolve_sample(sample_id))
         if unlinked:
@@ -684,7 +684,7 @@ class Catalog:
 
         r, m = schema.results, schema.measurements
         key = {
-            "project": self.project.name,
+            "project": self.key,
             "analysis": analysis,
             "settings_hash": settings_hash(settings),
             "inputs_hash": settings_hash(sorted(inputs)),
@@ -698,7 +698,7 @@ class Catalog:
             if measurement_id is not None:
                 meas = conn.execute(
                     select(m.c.id).where(
-                        m.c.project == self.project.name, m.c.measurement_id == measurement_id
+                        m.c.project == self.key, m.c.measurement_id == measurement_id
                     )
                 ).scalar()
                 if meas is None:
@@ -724,11 +724,7 @@ class Catalog:
     ) -> list[dict[str, Any]]:
         """Stored results, optionally of one sample and/or one analysis."""
         r, s = schema.results, schema.samples
-        q = (
-            select(r, s.c.sample_id)
-            .select_from(r.outerjoin(s))
-            .where(r.c.project == self.project.name)
-        )
+        q = select(r, s.c.sample_id).select_from(r.outerjoin(s)).where(r.c.project == self.key)
         if sample_id is not None:
             q = q.where(s.c.sample_id == sample_id)
         if analysis is not None:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from ..core.errors import CatalogError, SchemaVersionError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "metadata", "schema_version", "upgrade"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "metadata", "project_key", "schema_version", "upgrade"]
 
 SCHEMA_VERSION = 1
 
@@ -159,6 +159,15 @@ def schema_version(conn: Connection) -> int:
         return int(row[0])
     except ValueError:
         raise CatalogError(f"schema_version {row[0]!r} is not a number") from None
+
+
+def project_key(conn: Connection, *, default: str) -> str:
+    """The project name an embedded catalogue was created with (stored on first use)."""
+    row = conn.execute(select(meta.c.value).where(meta.c.key == "project")).first()
+    if row is None:
+        conn.execute(meta.insert().values(key="project", value=default))
+        return default
+    return str(row[0])
 
 
 def upgrade(conn: Connection, *, target: int | None = None) -> tuple[int, int]:

@@ -250,3 +250,15 @@ def test_results_are_keyed_by_inputs_and_settings(two_sample_project):
         results = cat.results("S-P01")
     assert len(results) == 2  # same key replaced, other settings kept
     assert {r["parameters"]["phases"][0] for r in results} == {"Si"}
+
+
+def test_renaming_the_project_keeps_the_embedded_catalogue(two_sample_project):
+    root = two_sample_project
+    with Catalog(root) as cat:
+        cat.ingest()
+    config = root / "charact.toml"
+    config.write_text(config.read_text().replace('name = "proj"', 'name = "renamed"'))
+    with Catalog(root) as cat:
+        assert cat.project.name == "renamed" and cat.key == "proj"
+        assert cat.ingest().changes == 0
+        assert len(cat.measurements("S-P01")) == 2
