@@ -106,6 +106,7 @@ def samples_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the samples with their measurement counts per technique."""
+    from rich import box
     from rich.table import Table
 
     with _catalog(project) as cat:
@@ -125,25 +126,31 @@ def samples_list(
             {"project": cat.project.name, "samples": rows, "unlinked_measurements": unlinked}
         )
         return
-    table = Table(title=f"Samples of {cat.project.name}")
-    table.add_column("sample", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("cycles", justify="right")
-    table.add_column("parent", no_wrap=True)
-    for col in TECHNIQUES:
-        table.add_column(col, justify="right", min_width=len(col))
-    table.add_column("description", overflow="ellipsis", no_wrap=True, ratio=1)
-    for r in rows:
-        counts = r["measurements"]
-        name = r["sample_id"] if r["in_manifest"] else f"{r['sample_id']} (not in manifest)"
-        table.add_row(
-            name,
+    # Only the techniques the project has, and fixed-width key columns, so the table fits a
+    # terminal: the description is what gets shortened.
+    present = [t for t in TECHNIQUES if any(t in r["measurements"] for r in rows)]
+    table = Table(title=f"Samples of {cat.project.name}", box=box.SIMPLE_HEAD)
+
+    def fixed(header: str, values: list[str], **kw: Any) -> None:
+        width = max([len(header), *map(len, values)])
+        table.add_column(header, no_wrap=True, min_width=width, max_width=width, **kw)
+
+    cells = [
+        [
+            r["sample_id"] if r["in_manifest"] else f"{r['sample_id']} (not in manifest)",
             r["state"],
-            "" if r["cycles"] is None else str(r["cycles"]),
+            _dash(r["cycles"]),
             r["parent"] or "",
-            *[str(counts.get(t, "")) for t in TECHNIQUES],
-            r["description"],
-        )
+            *[str(r["measurements"].get(t, "")) for t in present],
+        ]
+        for r in rows
+    ]
+    headers = ["sample", "state", "cycles", "parent", *present]
+    for i, header in enumerate(headers):
+        fixed(header, [c[i] for c in cells], justify="right" if i == 2 or i > 3 else "left")
+    table.add_column("description", overflow="ellipsis", no_wrap=True)
+    for r, c in zip(rows, cells, strict=True):
+        table.add_row(*c, r["description"])
     console.print(table)
     if unlinked:
         console.print(

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..core.provenance import _jsonable
 
-console = Console(soft_wrap=True)
+console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
 
 
