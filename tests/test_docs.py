@@ -32,4 +32,4 @@ def test_ci_runs_exactly_the_readme_test_command():
     test_command = tests.split("&&")[-1].strip()
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8")
     assert test_command in ci.splitlines(), f"{test_command!r} must be a line of .ci/run"
-    assert "pip install -q -e '.[test]'" in ci
+    assert "pip install -q -e '.[test,postgres]'" in ci
