@@ -75,6 +75,12 @@ def print_ingest_report(report: Any, project: Any) -> None:
         console.print(f"moved: {old} -> {new}")
     for path, other in report.duplicates:
         console.print(f"duplicate: {path} has the same content as {other}; registered once")
+    for path in report.missing:
+        err_console.print(
+            f"[yellow]missing:[/yellow] {path} was ingested before but is gone; "
+            "its catalogue entry is kept",
+            highlight=False,
+        )
     for path in report.unlinked:
         err_console.print(
             f"[yellow]not linked:[/yellow] {path} matches no sample "

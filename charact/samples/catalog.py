@@ -101,6 +101,7 @@ class IngestReport:
     moved: list[tuple[str, str]] = field(default_factory=list)
     relinked: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
     unlinked: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
@@ -361,6 +362,11 @@ class Catalog:
                 report.unlinked.append(rel)
         if progress is not None:
             progress(len(examined), len(examined), "")
+        # Registered files that are gone (and did not just move) stay in the catalogue with
+        # their results — nothing is lost — but the user hears about it.
+        moved_from = {old for old, _ in report.moved}
+        present = set(files)
+        report.missing = sorted(p for p in by_path if p not in present and p not in moved_from)
         self._plan_samples(manifest_samples, report)
         return report, plan
 

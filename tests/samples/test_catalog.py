@@ -93,6 +93,16 @@ def test_moved_file_keeps_its_measurement_and_copy_is_a_duplicate(two_sample_pro
         assert len(cat.measurements("S-P01", technique="xrd")) == 1
 
 
+def test_deleted_file_is_reported_missing_and_kept(two_sample_project):
+    root = two_sample_project
+    with Catalog(root) as cat:
+        cat.ingest()
+        (root / "xrd" / "S-C100.xy").unlink()
+        report = cat.ingest()
+        assert report.missing == ["xrd/S-C100.xy"] and report.changes == 0
+        assert len(cat.measurements("S-C100", technique="xrd")) == 1
+
+
 def test_manifest_edit_updates_samples_and_relinks(two_sample_project):
     root = two_sample_project
     with Catalog(root) as cat:
