@@ -37,6 +37,7 @@ __all__ = [
     "read",
     "read_head",
     "register_reader",
+    "sidecar_map",
     "sniff_scores",
 ]
 
@@ -68,6 +69,12 @@ class Reader:
         ``read(path, **options) -> DataArray | Dataset``. Raise
         :class:`~charact.core.errors.CorruptFileError` with the place and what was expected
         when the content is broken; any other exception is wrapped into one by :func:`read`.
+    options
+        Keyword options ``read`` accepts (anything else is refused with a clear message).
+    sidecars
+        Extensions of companion files with the same stem that the reader reads together with
+        the data file (a JEOL ``.txt`` beside its ``.tif``). Ingest treats them as part of the
+        measurement instead of as files of their own.
     """
 
     name: str
@@ -77,6 +84,7 @@ class Reader:
     sniff: Callable[[bytes, Path], float]
     read: Callable[..., Measurement]
     options: tuple[str, ...] = field(default=())
+    sidecars: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         if self.technique not in TECHNIQUES:
@@ -275,6 +283,31 @@ def read(
     if not isinstance(obj.attrs.get("original_metadata", ""), str):
         obj.attrs["original_metadata"] = json.dumps(obj.attrs["original_metadata"], default=str)
     return validate_measurement(obj, what=str(p))
+
+
+def sidecar_map(paths: list[str]) -> dict[str, str]:
+    """``{sidecar path: data path}`` for the companion files among ``paths``.
+
+    A file is a sidecar when a file with the same stem and an extension of a reader that
+    declares the sidecar's extension is also in ``paths`` (paths relative, POSIX).
+    """
+    claims: dict[str, set[str]] = {}
+    for reader in READERS.values():
+        for ext in reader.extensions:
+            claims.setdefault(ext, set()).update(s.lower() for s in reader.sidecars)
+    by_stem: dict[str, list[str]] = {}
+    for p in paths:
+        stem, dot, ext = p.rpartition(".")
+        if dot:
+            by_stem.setdefault(stem.lower(), []).append(p)
+    out = {}
+    for group in by_stem.values():
+        for data in group:
+            ext = "." + data.rpartition(".")[2].lower()
+            for other in group:
+                if other != data and "." + other.rpartition(".")[2].lower() in claims.get(ext, ()):
+                    out[other] = data
+    return out
 
 
 def formats_markdown() -> str:

@@ -43,7 +43,7 @@ from ..core.errors import (
     close_matches,
 )
 from ..core.provenance import charact_version, now_iso, sha256_file
-from ..core.readers import detect_format, read, read_head
+from ..core.readers import detect_format, read, read_head, sidecar_map
 from . import schema
 from .manifest import Sample
 from .project import Project
@@ -62,7 +62,8 @@ CONDITION_ATTRS = (
     "laser_wavelength",
     "excitation_energy",
     "pass_energy",
-    "pixel_size",
+    "pixel_size_nm",
+    "pixel_size_source",
     "acquired",
 )
 
@@ -102,6 +103,7 @@ class IngestReport:
     relinked: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    sidecars: list[tuple[str, str]] = field(default_factory=list)
     unlinked: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
@@ -275,8 +277,12 @@ class Catalog:
             ).all()
         by_path = {r.path: r for r in rows}
         by_sha = {r.sha256: r for r in rows}
+        companions = sidecar_map(files)
+        report.sidecars = sorted(companions.items())
         examined = []
         for rel in files:
+            if rel in companions:
+                continue  # read with its data file (e.g. a JEOL .txt beside its .tif)
             try:
                 link = project.link(rel, explicit)
             except CatalogError as exc:

@@ -272,3 +272,21 @@ def test_renaming_the_project_keeps_the_embedded_catalogue(two_sample_project):
         assert cat.project.name == "renamed" and cat.key == "proj"
         assert cat.ingest().changes == 0
         assert len(cat.measurements("S-P01")) == 2
+
+
+def test_sidecar_is_part_of_its_image_not_a_file_of_its_own(two_sample_project):
+    from charact.sem.synthetic import particle_image, write_jeol_sidecar
+
+    root = two_sample_project
+    (root / "sem").mkdir()
+    img, _ = particle_image(shape=(200, 300), n=20, seed=1)
+    write_jeol_sidecar(img, root / "sem" / "S-P01_powder_001.tif", pixel_size_nm=5.0)
+    assert (root / "sem" / "S-P01_powder_001.txt").is_file()
+    with Catalog(root) as cat:
+        report = cat.ingest()
+        assert report.problems == []
+        assert report.sidecars == [("sem/S-P01_powder_001.txt", "sem/S-P01_powder_001.tif")]
+        sem = cat.measurements("S-P01", technique="sem")
+    assert [m["path"] for m in sem] == ["sem/S-P01_powder_001.tif"]
+    assert sem[0]["conditions"]["pixel_size_nm"] == pytest.approx(5.0)
+    assert sem[0]["conditions"]["pixel_size_source"] == "jeol:sidecar"
