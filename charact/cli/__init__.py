@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from ..core.data import TECHNIQUES
 from ..core.errors import CharactError, CharactWarning
@@ -320,7 +321,7 @@ def _show_warning(
     line: str | None = None,
 ) -> None:
     label = "warning" if issubclass(category, CharactWarning) else category.__name__
-    err_console.print(f"[yellow]{label}:[/yellow] {message}", highlight=False)
+    err_console.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         app(args=argv, prog_name="charact")
     except CharactError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
         return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..core.provenance import _jsonable
@@ -94,4 +95,4 @@ def print_ingest_report(report: Any, project: Any) -> None:
             highlight=False,
         )
     for _, msg in report.problems:
-        err_console.print(f"[red]problem:[/red] {msg}", highlight=False)
+        err_console.print(f"[red]problem:[/red] {escape(msg)}", highlight=False)

@@ -287,7 +287,14 @@ class Parameter:
         if not self.vary or self.expr:
             return False
         for b in (self.min, self.max):
-            if math.isfinite(b) and abs(self.value - b) <= rtol * max(1.0, abs(b)):
+            if not math.isfinite(b):
+                continue
+            if b == 0.0:
+                # A bound at zero has no scale of its own: only (numerically) zero is on it,
+                # so a small but real value (an inductance of 1e-7 H) is not flagged.
+                if abs(self.value) <= 1e-12:
+                    return True
+            elif abs(self.value - b) <= rtol * abs(b):
                 return True
         return False
 

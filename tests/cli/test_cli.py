@@ -136,6 +136,11 @@ def test_newer_catalogue_is_refused(two_sample_project, capsys):
     assert code == 1 and "schema version 7" in err and "upgrade charact" in err
 
 
+def test_error_text_with_brackets_is_printed_verbatim(tmp_path, capsys):
+    code, _, err = run(capsys, "samples", "list", "-p", str(tmp_path / "[not]-here"))
+    assert code == 1 and "[not]-here" in err
+
+
 def test_usage_error_exit_code(capsys):
     code, _, _err = run(capsys, "samples", "show")
     assert code == 2

@@ -196,6 +196,9 @@ def test_fit_result_flags_parameters_on_bounds():
 
 def test_parameter_at_bound_logic():
     assert Parameter(1.0, min=1.0).at_bound()
+    assert Parameter(0.0, min=0.0).at_bound()
+    assert not Parameter(1.7e-7, min=0.0).at_bound()  # a small inductance is not "at 0"
+    assert Parameter(-2.0, max=-2.0 + 1e-9).at_bound()
     assert not Parameter(1.0, min=1.0, vary=False).at_bound()
     assert not Parameter(1.5, min=1.0, max=2.0).at_bound()
 

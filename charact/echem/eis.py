@@ -1,0 +1,872 @@
+"""Impedance: Kramers–Kronig validation, equivalent-circuit strings, fitting.
+
+Circuit strings
+    Elements joined in series by ``-``; ``p(a,b,...)`` puts branches in parallel. Element
+    names are a type followed by a label: ``R0-p(R1,CPE1)-p(R2,CPE2)-W1``. Types:
+
+    =======  =================================  ===================================
+    ``R``    resistor                           ``R`` (Ohm)
+    ``C``    capacitor                          ``C`` (F)
+    ``L``    inductor                           ``L`` (H)
+    ``CPE``  constant-phase element             ``Q`` (F s^(alpha-1)), ``alpha``
+             Z = 1 / (Q (jω)^alpha)
+    ``W``    semi-infinite Warburg              ``sigma`` (Ohm s^-1/2)
+             Z = sigma (1 - j) / sqrt(ω)
+    ``Wo``   finite-space (open) Warburg        ``R`` (Ohm), ``tau`` (s)
+             Z = R coth(sqrt(jωτ)) / sqrt(jωτ)
+    ``Ws``   finite-length (short) Warburg      ``R`` (Ohm), ``tau`` (s)
+             Z = R tanh(sqrt(jωτ)) / sqrt(jωτ)
+    =======  =================================  ===================================
+
+    Parameter names are the element name for one-parameter elements (``R0``, ``C1``,
+    ``L0``) and ``<element>_<parameter>`` otherwise (``CPE1_Q``, ``CPE1_alpha``,
+    ``Wo1_tau``).
+
+Arcs
+    An *arc* is a parallel pair ``p(R, C)`` or ``p(R, CPE)``; its time constant is
+    τ = R·C or τ = (R·Q)^(1/alpha). After a fit, arcs of the same structure are permuted so
+    that their τ increases along the string: the first arc is always the fastest (e.g. SEI),
+    the next the slower (e.g. charge transfer) — fits of a series never swap them.
+
+Kramers–Kronig
+    Linear KK test of Schönleber, Klotz & Ivers-Tiffée, Electrochim. Acta 131, 20 (2014):
+    M Voigt elements with fixed τ log-spaced over 1/ω_max … 1/ω_min, fitted linearly; M is
+    increased until μ = 1 − Σ|R_k<0| / Σ|R_k≥0| falls below c = 0.85. The relative
+    residuals then say whether the spectrum is causal, linear and stable.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy.optimize import least_squares
+
+from ..core.data import FitResult, Parameter
+from ..core.errors import FitError, InputError
+from .io import eis_arrays
+
+__all__ = [
+    "ELEMENTS",
+    "Circuit",
+    "EISFit",
+    "KKResult",
+    "check_kramers_kronig",
+    "fit_circuit",
+    "fit_circuit_series",
+    "parse_circuit",
+    "validate_spectrum",
+]
+
+
+# --------------------------------------------------------------------------- elements
+
+
+def _z_r(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return np.full(w.shape, p[0], dtype=complex)
+
+
+def _z_c(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return 1.0 / (1j * w * p[0])
+
+
+def _z_l(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return 1j * w * p[0]
+
+
+def _z_cpe(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return 1.0 / (p[0] * (1j * w) ** p[1])
+
+
+def _z_w(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    return p[0] * (1 - 1j) / np.sqrt(w)
+
+
+def _z_wo(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    s = np.sqrt(1j * w * p[1])
+    return p[0] / (s * np.tanh(s))
+
+
+def _z_ws(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
+    s = np.sqrt(1j * w * p[1])
+    return p[0] * np.tanh(s) / s
+
+
+@dataclass(frozen=True)
+class ElementType:
+    """An element type: parameter names, units, whether each is positive (log-fitted)."""
+
+    prefix: str
+    params: tuple[str, ...]
+    units: tuple[str, ...]
+    func: Callable[[np.ndarray, Sequence[float]], np.ndarray]
+    bounds: tuple[tuple[float, float], ...]
+
+
+#: Element types by prefix; longest prefixes are matched first when parsing.
+ELEMENTS: dict[str, ElementType] = {
+    "CPE": ElementType(
+        "CPE", ("Q", "alpha"), ("F*s^(alpha-1)", "1"), _z_cpe, ((0, np.inf), (0.3, 1.0))
+    ),
+    "Wo": ElementType("Wo", ("R", "tau"), ("ohm", "s"), _z_wo, ((0, np.inf), (0, np.inf))),
+    "Ws": ElementType("Ws", ("R", "tau"), ("ohm", "s"), _z_ws, ((0, np.inf), (0, np.inf))),
+    "W": ElementType("W", ("sigma",), ("ohm*s^-0.5",), _z_w, ((0, np.inf),)),
+    "R": ElementType("R", ("R",), ("ohm",), _z_r, ((0, np.inf),)),
+    "C": ElementType("C", ("C",), ("F",), _z_c, ((0, np.inf),)),
+    "L": ElementType("L", ("L",), ("H",), _z_l, ((0, np.inf),)),
+}
+
+
+# --------------------------------------------------------------------------- parser
+
+
+@dataclass
+class Node:
+    kind: str  # "element", "series", "parallel"
+    name: str = ""
+    etype: str = ""
+    children: list[Node] = field(default_factory=list)
+
+
+def _circuit_error(text: str, pos: int, what: str) -> InputError:
+    pointer = " " * pos + "^"
+    return InputError(f"circuit string: {what} at character {pos + 1}\n  {text}\n  {pointer}")
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+
+    def peek(self) -> str:
+        return self.text[self.pos] if self.pos < len(self.text) else ""
+
+    def parse(self) -> Node:
+        if not self.text.strip():
+            raise _circuit_error(self.text, 0, "empty circuit")
+        node = self.series()
+        if self.pos != len(self.text):
+            raise _circuit_error(self.text, self.pos, f"unexpected {self.peek()!r}")
+        return node
+
+    def series(self) -> Node:
+        items = [self.term()]
+        while self.peek() == "-":
+            self.pos += 1
+            items.append(self.term())
+        return items[0] if len(items) == 1 else Node("series", children=items)
+
+    def term(self) -> Node:
+        t = self.text
+        if t.startswith("p(", self.pos):
+            self.pos += 2
+            branches = [self.series()]
+            while self.peek() == ",":
+                self.pos += 1
+                branches.append(self.series())
+            if self.peek() != ")":
+                raise _circuit_error(t, self.pos, "expected ',' or ')' to close p(")
+            self.pos += 1
+            if len(branches) < 2:
+                raise _circuit_error(t, self.pos - 1, "p( needs at least two branches")
+            return Node("parallel", children=branches)
+        start = self.pos
+        while self.pos < len(t) and (t[self.pos].isalnum() or t[self.pos] == "_"):
+            self.pos += 1
+        word = t[start : self.pos]
+        if not word:
+            what = f"unexpected {t[start]!r}" if start < len(t) else "unexpected end"
+            raise _circuit_error(t, start, f"{what}; expected an element (R, C, L, CPE, W, Wo, Ws)")
+        for prefix in sorted(ELEMENTS, key=len, reverse=True):
+            if word.startswith(prefix) and (
+                word[len(prefix) :] == "" or not word[len(prefix)].isupper()
+            ):
+                return Node("element", name=word, etype=prefix)
+        raise _circuit_error(t, start, f"unknown element {word!r}; types are {', '.join(ELEMENTS)}")
+
+
+class Circuit:
+    """A parsed circuit: parameter names, impedance function, arcs."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text.replace(" ", "")
+        self.root = _Parser(self.text).parse()
+        self.elements: list[Node] = []
+        self._collect(self.root)
+        names = [e.name for e in self.elements]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise InputError(f"circuit string {text!r}: element name(s) used twice: {dup}")
+        self.parameter_names: list[str] = []
+        self.parameter_units: list[str] = []
+        self.bounds: list[tuple[float, float]] = []
+        self._slices: dict[str, slice] = {}
+        for e in self.elements:
+            et = ELEMENTS[e.etype]
+            a = len(self.parameter_names)
+            for pn, pu, b in zip(et.params, et.units, et.bounds, strict=True):
+                self.parameter_names.append(e.name if len(et.params) == 1 else f"{e.name}_{pn}")
+                self.parameter_units.append(pu)
+                self.bounds.append(b)
+            self._slices[e.name] = slice(a, len(self.parameter_names))
+        self.arcs = self._find_arcs(self.root)
+
+    def _collect(self, node: Node) -> None:
+        if node.kind == "element":
+            self.elements.append(node)
+        for c in node.children:
+            self._collect(c)
+
+    def _find_arcs(self, node: Node) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        if (
+            node.kind == "parallel"
+            and len(node.children) == 2
+            and all(c.kind == "element" for c in node.children)
+        ):
+            types = {c.etype: c.name for c in node.children}
+            if "R" in types and ("C" in types or "CPE" in types) and len(types) == 2:
+                cap = types.get("CPE") or types["C"]
+                out.append((types["R"], cap))
+                return out
+        for c in node.children:
+            out += self._find_arcs(c)
+        return out
+
+    def __repr__(self) -> str:
+        return f"Circuit({self.text!r})"
+
+    def element_params(self, name: str, p: Sequence[float]) -> list[float]:
+        return list(np.asarray(p)[self._slices[name]])
+
+    def impedance(self, f: Any, p: Sequence[float]) -> np.ndarray:
+        """Z at frequencies ``f`` (Hz) for parameter values ``p`` (in ``parameter_names`` order)."""
+        w = 2 * np.pi * np.asarray(f, dtype=float)
+        p = np.asarray(p, dtype=float)
+
+        def ev(node: Node) -> np.ndarray:
+            if node.kind == "element":
+                return ELEMENTS[node.etype].func(w, p[self._slices[node.name]])
+            if node.kind == "series":
+                return sum((ev(c) for c in node.children), np.zeros(w.shape, complex))
+            return 1.0 / sum((1.0 / ev(c) for c in node.children), np.zeros(w.shape, complex))
+
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return ev(self.root)
+
+    def arc_tau(self, p: Sequence[float]) -> list[float]:
+        """Time constant of each arc (s), in string order."""
+        out = []
+        for r, c in self.arcs:
+            rv = self.element_params(r, p)[0]
+            cp = self.element_params(c, p)
+            out.append(rv * cp[0] if len(cp) == 1 else (rv * cp[0]) ** (1.0 / cp[1]))
+        return out
+
+
+def parse_circuit(text: str) -> Circuit:
+    """Parse a circuit string such as ``"R0-p(R1,CPE1)-p(R2,CPE2)-W1"``.
+
+    Raises
+    ------
+    InputError
+        Pointing at the character where the string stops making sense.
+    """
+    if not isinstance(text, str):
+        raise InputError(f"circuit must be a string, got {type(text).__name__}")
+    return Circuit(text)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def validate_spectrum(f: Any, z: Any, *, what: str = "spectrum") -> tuple[np.ndarray, np.ndarray]:
+    """Check an impedance spectrum; return it sorted from high to low frequency."""
+    f = np.asarray(f, dtype=float)
+    z = np.asarray(z, dtype=complex)
+    if f.shape != z.shape or f.ndim != 1:
+        raise InputError(f"{what}: frequency and Z must be 1-D of equal length")
+    if f.size < 2:
+        raise InputError(f"{what}: a single frequency cannot be analysed; need a spectrum")
+    if not (np.all(np.isfinite(f)) and np.all(np.isfinite(z))):
+        bad = int(np.flatnonzero(~(np.isfinite(f) & np.isfinite(z)))[0])
+        raise InputError(f"{what}: NaN or infinite value at point {bad}")
+    if np.any(f <= 0):
+        raise InputError(f"{what}: frequencies must be positive")
+    if np.all(z.imag >= 0) and np.any(z.imag > 0):
+        raise InputError(
+            f"{what}: every imaginary part is >= 0 (purely inductive); a battery or "
+            "electrolyte spectrum has Im Z < 0 over its arcs. If the file holds -Im Z, "
+            "read it with imag_sign='minus_im'"
+        )
+    order = np.argsort(-f, kind="stable")
+    return f[order], z[order]
+
+
+def _spectrum(data: Any, spectrum: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+    if isinstance(data, xr.Dataset):
+        f, z = eis_arrays(data, spectrum=spectrum)
+        what = data.attrs.get("source_file") or "spectrum"
+    else:
+        f, z = data
+        what = "spectrum"
+    f, z = validate_spectrum(f, z, what=what)
+    return f, z, what
+
+
+# --------------------------------------------------------------------------- KK
+
+
+@dataclass
+class KKResult:
+    """Linear Kramers–Kronig test (Schönleber et al. 2014)."""
+
+    mu: float
+    n_elements: int
+    c: float
+    max_residual: float
+    mean_residual: float
+    threshold: float
+    valid: bool
+    residual_real: np.ndarray
+    residual_imag: np.ndarray
+    frequency: np.ndarray
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mu": self.mu,
+            "M": self.n_elements,
+            "c": self.c,
+            "max_residual": self.max_residual,
+            "mean_residual": self.mean_residual,
+            "threshold": self.threshold,
+            "valid": self.valid,
+            "method": "linear KK, mu criterion (Schönleber et al. 2014)",
+        }
+
+
+def check_kramers_kronig(
+    data: Any,
+    *,
+    spectrum: int | None = None,
+    c: float = 0.85,
+    max_residual: float = 0.02,
+    max_elements: int | None = None,
+) -> KKResult:
+    """Linear Kramers–Kronig test with the μ criterion.
+
+    Parameters
+    ----------
+    data
+        An impedance Dataset or ``(frequency_Hz, Z)``.
+    c
+        μ threshold (0.85 in Schönleber et al.).
+    max_residual
+        The spectrum is called valid when every relative residual (to |Z|) is below this.
+    """
+    f, z, _ = _spectrum(data, spectrum)
+    w = 2 * np.pi * f
+    mod = np.abs(z)
+    n = f.size
+    m_max = max_elements or max(2, min(n - 3, int(1.5 * n)))
+    best = None
+    for m in range(1, m_max + 1):
+        tau = (
+            np.logspace(np.log10(1 / w.max()), np.log10(1 / w.min()), m)
+            if m > 1
+            else np.array([1 / np.sqrt(w.max() * w.min())])
+        )
+        basis = 1.0 / (1.0 + 1j * np.outer(w, tau))
+        cols = [np.ones(n, complex), 1j * w, -1j / w, *basis.T]
+        a = np.array(cols).T
+        aa = np.vstack([a.real / mod[:, None], a.imag / mod[:, None]])
+        bb = np.concatenate([z.real / mod, z.imag / mod])
+        x, *_ = np.linalg.lstsq(aa, bb, rcond=None)
+        rk = x[3:]
+        pos = np.sum(np.abs(rk[rk >= 0]))
+        mu = 1.0 - np.sum(np.abs(rk[rk < 0])) / pos if pos > 0 else 0.0
+        fit = a @ x
+        best = (mu, m, fit)
+        if mu <= c and m > 2:
+            break
+    mu, m, fit = best
+    rr = (z.real - fit.real) / mod
+    ri = (z.imag - fit.imag) / mod
+    mx = float(max(np.max(np.abs(rr)), np.max(np.abs(ri))))
+    return KKResult(
+        mu=float(mu),
+        n_elements=int(m),
+        c=c,
+        max_residual=mx,
+        mean_residual=float(np.sqrt(np.mean(rr**2 + ri**2) / 2)),
+        threshold=max_residual,
+        valid=bool(mx <= max_residual),
+        residual_real=rr,
+        residual_imag=ri,
+        frequency=f,
+    )
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class EISFit:
+    """An equivalent-circuit fit: the core :class:`FitResult` plus arcs and time constants."""
+
+    circuit: str
+    fit: FitResult
+    arcs: list[dict[str, Any]]
+    frequency: np.ndarray
+    z: np.ndarray
+    z_fit: np.ndarray
+    start: dict[str, float]
+
+    @property
+    def parameters(self) -> dict[str, Parameter]:
+        return self.fit.parameters
+
+    @property
+    def time_constants_s(self) -> dict[str, float]:
+        return {a["name"]: a["tau_s"] for a in self.arcs}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.fit.to_dict()
+        return {
+            "circuit": self.circuit,
+            "parameters": {
+                n: {"value": p["value"], "stderr": p["stderr"], "units": p["units"]}
+                for n, p in d["parameters"].items()
+            },
+            "time_constants_s": self.time_constants_s,
+            "arcs": self.arcs,
+            "statistics": d["statistics"],
+            "flags": d["flags"],
+            "start": self.start,
+        }
+
+    def to_dataset(self) -> xr.Dataset:
+        return self.fit.to_dataset()
+
+
+def _auto_start(
+    circ: Circuit, f: np.ndarray, z: np.ndarray, drt_peaks: list[dict[str, float]] | None
+) -> np.ndarray:
+    w = 2 * np.pi * f
+    cap = z.imag < 0
+    r_hf = float(np.min(z.real[cap])) if cap.any() else float(np.min(z.real))
+    r_hf = max(r_hf, 1e-6 * float(np.max(np.abs(z))))
+    # polarization: real part at the -Im minimum before a low-frequency tail, else at f_min
+    r_lf = float(z.real[-1])
+    rp = max(r_lf - r_hf, 0.05 * r_hf, 1e-9)
+    n_arcs = max(1, len(circ.arcs))
+    t_lo, t_hi = 1.0 / w.max(), 1.0 / w.min()
+    if drt_peaks:
+        peaks = sorted(drt_peaks, key=lambda d: -d["R_ohm"])[:n_arcs]
+        peaks = sorted(peaks, key=lambda d: d["tau_s"])
+        taus = [d["tau_s"] for d in peaks]
+        rs = [d["R_ohm"] for d in peaks]
+    else:
+        taus, rs = [], []
+    while len(taus) < n_arcs:
+        # fill the missing arcs geometrically over the measured τ range
+        k = len(taus)
+        taus.append(t_lo * (t_hi / t_lo) ** ((k + 1) / (n_arcs + 1)))
+        rs.append(rp / n_arcs)
+    taus_rs = sorted(zip(taus, rs, strict=True))
+    arc_of = {}
+    for k, (r, cname) in enumerate(circ.arcs):
+        arc_of[r] = ("R", k)
+        arc_of[cname] = ("C", k)
+    p: list[float] = []
+    first_r = True
+    for e in circ.elements:
+        et = e.etype
+        if e.name in arc_of:
+            role, k = arc_of[e.name]
+            tau, r = taus_rs[k]
+            if role == "R":
+                p.append(r)
+            elif et == "C":
+                p.append(tau / r)
+            else:
+                a = 0.85
+                p += [tau**a / r, a]
+            continue
+        if et == "R":
+            p.append(r_hf if first_r else rp / n_arcs)
+            first_r = False
+        elif et == "C":
+            p.append(1.0 / (w.min() * max(abs(z.imag[-1]), 1e-12)))
+        elif et == "L":
+            ind = z.imag[0] > 0
+            p.append(float(z.imag[0] / w[0]) if ind else 1e-3 * abs(z[0]) / w[0])
+        elif et == "CPE":
+            p += [1.0 / (w.min() * max(abs(z.imag[-1]), 1e-12)), 0.8]
+        elif et == "W":
+            p.append(max(abs(z.imag[-1]) * math.sqrt(w[-1]) * 0.5, 1e-9))
+        else:  # Wo, Ws
+            p += [rp / (n_arcs + 1), t_hi]
+    return np.asarray(p, dtype=float)
+
+
+def _canonical(
+    circ: Circuit, p: np.ndarray, cov: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Permute equivalent arcs so that τ increases along the string."""
+    if len(circ.arcs) < 2:
+        return p, cov
+    taus = circ.arc_tau(p)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for k, (r, c) in enumerate(circ.arcs):
+        key = (
+            circ.elements[[e.name for e in circ.elements].index(r)].etype,
+            circ.elements[[e.name for e in circ.elements].index(c)].etype,
+        )
+        groups.setdefault(key, []).append(k)
+    perm = np.arange(p.size)
+    for members in groups.values():
+        order = sorted(members, key=lambda k: taus[k])
+        for dst, src in zip(members, order, strict=True):
+            for name_dst, name_src in zip(circ.arcs[dst], circ.arcs[src], strict=True):
+                perm[circ._slices[name_dst]] = np.arange(p.size)[circ._slices[name_src]]
+    q = p[perm]
+    if cov is not None:
+        cov = cov[np.ix_(perm, perm)]
+    return q, cov
+
+
+def _to_internal(circ: Circuit, p: np.ndarray) -> np.ndarray:
+    """Unconstrained coordinates: log for positive parameters, logit for bounded ones."""
+    out = []
+    for v, (lo, hi) in zip(p, circ.bounds, strict=True):
+        if lo == 0:
+            out.append(math.log(v))
+        else:
+            q = min(max((v - lo) / (hi - lo), 1e-9), 1 - 1e-9)
+            out.append(math.log(q / (1 - q)))
+    return np.array(out)
+
+
+def _from_internal(circ: Circuit, x: np.ndarray) -> np.ndarray:
+    # clip the exponent: a wandering trial step must give a huge value, not an OverflowError
+    out = []
+    for v, (lo, hi) in zip(x, circ.bounds, strict=True):
+        if lo == 0:
+            out.append(math.exp(min(v, 700.0)))
+        else:
+            out.append(lo + (hi - lo) / (1.0 + math.exp(-max(min(v, 700.0), -700.0))))
+    return np.array(out)
+
+
+def _dp_dx(circ: Circuit, p: np.ndarray) -> np.ndarray:
+    return np.array(
+        [
+            v if lo == 0 else (v - lo) * (hi - v) / (hi - lo)
+            for v, (lo, hi) in zip(p, circ.bounds, strict=True)
+        ]
+    )
+
+
+def fit_circuit(
+    data: Any,
+    circuit: str | Circuit,
+    *,
+    spectrum: int | None = None,
+    start: dict[str, float] | None = None,
+    use_drt: bool = True,
+    arc_labels: Sequence[str] | None = None,
+    fmin: float | None = None,
+    fmax: float | None = None,
+    weighting: str = "modulus",
+) -> EISFit:
+    """Fit an equivalent circuit with automatic starting values and standard errors.
+
+    Residuals are relative to |Z| (modulus weighting), positive parameters are fitted in log
+    space. Starts come from the DRT peaks (largest peaks, sorted by τ, give the arcs' R and
+    τ), from the high-frequency intercept (series R) and from the low-frequency tail
+    (Warburg, series C); a second start with the arcs spread over the measured τ range is
+    also tried, and the better fit is kept. Arcs are then ordered by τ (module docstring).
+
+    Parameters
+    ----------
+    data
+        Impedance Dataset or ``(frequency_Hz, Z)``.
+    circuit
+        Circuit string (module docstring) or :class:`Circuit`.
+    start
+        Starting values by parameter name (overrides the automatic ones).
+    arc_labels
+        Names for the arcs in τ order (e.g. ``("R_SEI", "R_ct")``) → ``derived`` parameters.
+    fmin, fmax
+        Fit only this frequency range (Hz); inductive points (Im Z > 0) at high frequency
+        are always kept only when the circuit has an ``L``.
+    weighting
+        ``"modulus"`` (residuals divided by |Z|, the default: every decade counts) or
+        ``"unit"`` (plain residuals in Ohm, as impedance.py's default fit).
+
+    Raises
+    ------
+    FitError
+        When the fit cannot be started (NaN model at the start) or does not converge.
+    """
+    f, z, what = _spectrum(data, spectrum)
+    circ = circuit if isinstance(circuit, Circuit) else parse_circuit(circuit)
+    keep = np.ones(f.size, bool)
+    if fmin is not None:
+        keep &= f >= fmin
+    if fmax is not None:
+        keep &= f <= fmax
+    has_l = any(e.etype == "L" for e in circ.elements)
+    if not has_l:
+        keep &= z.imag <= 0
+    if keep.sum() <= len(circ.parameter_names):
+        raise FitError(
+            f"{what}: {int(keep.sum())} usable points for {len(circ.parameter_names)} parameters"
+        )
+    f, z = f[keep], z[keep]
+    starts = []
+    peaks = None
+    if use_drt and circ.arcs:
+        from .drt import fit_drt
+
+        try:
+            peaks = fit_drt((f, z), method="gcv").peaks
+        except Exception:  # a failed DRT only costs the better start
+            peaks = None
+    if peaks:
+        # every choice of n_arcs among the 4 largest DRT peaks: a diffusion tail or a small
+        # high-frequency feature can outrank an arc, and a wrong pick is a local minimum
+        from itertools import combinations
+
+        top = sorted(peaks, key=lambda d: -d["R_ohm"])[:4]
+        for combo in combinations(top, min(len(circ.arcs), len(top))):
+            starts.append(_auto_start(circ, f, z, list(combo)))
+    starts.append(_auto_start(circ, f, z, None))
+    if start:
+        unknown = sorted(set(start) - set(circ.parameter_names))
+        if unknown:
+            raise InputError(
+                f"start names unknown parameter(s) {unknown}; the circuit has "
+                f"{circ.parameter_names}"
+            )
+        for s in starts:
+            for k, n in enumerate(circ.parameter_names):
+                if n in start:
+                    s[k] = start[n]
+    if weighting not in ("modulus", "unit"):
+        raise InputError(f"weighting must be 'modulus' or 'unit', got {weighting!r}")
+    mod = np.abs(z) if weighting == "modulus" else np.ones(z.size)
+
+    def resid(x: np.ndarray) -> np.ndarray:
+        zz = circ.impedance(f, _from_internal(circ, x))
+        r = (zz - z) / mod
+        out = np.concatenate([r.real, r.imag])
+        return np.where(np.isfinite(out), out, 1e3)
+
+    # a short run from every start, then the best one to convergence, in unconstrained
+    # coordinates (log for positive parameters, logit for alpha)
+    trial = None
+    for s in starts:
+        s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
+        x0 = _to_internal(circ, s)
+        if not np.all(np.isfinite(resid(x0))):
+            continue
+        res = least_squares(
+            resid,
+            x0,
+            method="trf",
+            x_scale="jac",
+            max_nfev=60 if len(starts) > 1 else 4000,
+        )
+        if trial is None or res.cost < trial[0].cost:
+            trial = (res, s)
+    best = None
+    if trial is not None:
+        best_start = trial[1]
+        best = least_squares(
+            resid,
+            trial[0].x,
+            method="trf",
+            x_scale="jac",
+            max_nfev=4000,
+            xtol=1e-12,
+            ftol=1e-12,
+        )
+    if best is None:
+        raise FitError(f"{what}: the model is not finite at any starting point")
+    x = best.x
+    dof = max(1, 2 * f.size - x.size)
+    s2 = 2 * best.cost / dof
+    jac = best.jac
+    try:
+        cov_x = np.linalg.inv(jac.T @ jac) * s2
+        if not np.all(np.isfinite(cov_x)):
+            cov_x = None
+    except np.linalg.LinAlgError:
+        cov_x = None
+    p = _from_internal(circ, x)
+    # covariance of the parameters themselves (delta method through the transform)
+    dpdx = _dp_dx(circ, p)
+    cov_p = None if cov_x is None else cov_x * np.outer(dpdx, dpdx)
+    # τ uncertainties from the internal covariance before permutation
+    p, cov_p = _canonical(circ, p, cov_p)
+    # (log p, alpha) coordinates for the τ uncertainty
+    x_c = np.array([math.log(v) if b[0] == 0 else v for v, b in zip(p, circ.bounds, strict=True)])
+    cov_xc = (
+        None
+        if cov_p is None
+        else cov_p
+        / np.outer(
+            np.array([v if b[0] == 0 else 1.0 for v, b in zip(p, circ.bounds, strict=True)]),
+            np.array([v if b[0] == 0 else 1.0 for v, b in zip(p, circ.bounds, strict=True)]),
+        )
+    )
+    z_fit = circ.impedance(f, p)
+    params = {}
+    for k, (n, u) in enumerate(zip(circ.parameter_names, circ.parameter_units, strict=True)):
+        se = float(math.sqrt(cov_p[k, k])) if cov_p is not None and cov_p[k, k] >= 0 else math.nan
+        b = circ.bounds[k]
+        params[n] = Parameter(
+            value=float(p[k]), stderr=se, min=float(b[0]), max=float(b[1]), units=u
+        )
+    arcs = []
+    taus = circ.arc_tau(p)
+    order = np.argsort(taus)
+    for rank, k in enumerate(order):
+        rname, cname = circ.arcs[k]
+        ri = circ.parameter_names.index(rname)
+        cp = circ.element_params(cname, p)
+        # d log τ / d internal parameters
+        grad = np.zeros(p.size)
+        sl = circ._slices[cname]
+        if len(cp) == 1:
+            grad[ri] = 1.0
+            grad[sl.start] = 1.0
+            c_eff = cp[0]
+        else:
+            a = cp[1]
+            grad[ri] = 1.0 / a
+            grad[sl.start] = 1.0 / a
+            grad[sl.start + 1] = -(x_c[ri] + x_c[sl.start]) / a**2
+            # effective capacitance of an R||CPE (Hsu & Mansfeld, Corrosion 57, 747 (2001))
+            c_eff = (cp[0] * p[ri] ** (1 - a)) ** (1 / a)
+        tau_se = (
+            float(taus[k] * math.sqrt(max(grad @ cov_xc @ grad, 0.0)))
+            if cov_xc is not None
+            else math.nan
+        )
+        label = arc_labels[rank] if arc_labels and rank < len(arc_labels) else f"arc{rank + 1}"
+        arcs.append(
+            {
+                "name": label,
+                "resistor": rname,
+                "capacitor": cname,
+                "R_ohm": float(p[ri]),
+                "R_stderr": params[rname].stderr,
+                "tau_s": float(taus[k]),
+                "tau_stderr": tau_se,
+                "f_peak_Hz": float(1 / (2 * np.pi * taus[k])),
+                "C_eff_F": float(c_eff),
+            }
+        )
+    prov = {}
+    if isinstance(data, xr.Dataset):
+        prov = {
+            k: data.attrs.get(k, "")
+            for k in (
+                "sample_id",
+                "measurement_id",
+                "technique",
+                "source_file",
+                "source_sha256",
+                "reader",
+            )
+        }
+    resid_c = z - z_fit
+    data_mod = np.concatenate([z.real, z.imag])
+    ss_tot = float(np.sum((data_mod - data_mod.mean()) ** 2))
+    stats = {
+        "chi2": float(2 * best.cost),
+        "redchi": float(s2),
+        "r2": 1 - float(np.sum(np.abs(resid_c) ** 2)) / ss_tot if ss_tot > 0 else math.nan,
+        "nfev": int(best.nfev),
+        "ndata": int(2 * f.size),
+        "nvarys": int(x.size),
+        "success": bool(best.success),
+        "message": str(best.message),
+        "weighting": "modulus (residual / |Z|)" if weighting == "modulus" else "unit",
+    }
+    # log-fitted parameters cannot reach their 0 bound; only bounded linear ones (alpha) can
+    flags = [
+        f"parameter {n!r} is at a bound ({q.value:g})"
+        for (n, q), b in zip(params.items(), circ.bounds, strict=True)
+        if b[0] != 0 and q.at_bound()
+    ]
+    if cov_p is None:
+        flags.append("standard errors could not be estimated (singular covariance)")
+    if not best.success:
+        flags.append(f"fit did not converge: {best.message}")
+    curves = xr.Dataset(coords={"frequency": xr.Variable("frequency", f, {"units": "Hz"})})
+    for nm, arr in (
+        ("z_real", z.real),
+        ("z_imag", z.imag),
+        ("fit_real", z_fit.real),
+        ("fit_imag", z_fit.imag),
+    ):
+        curves[nm] = xr.Variable("frequency", arr, {"units": "ohm"})
+    fr = FitResult(
+        analysis="echem.eis_fit",
+        parameters=params,
+        statistics=stats,
+        model={"circuit": circ.text, "arcs": [list(a) for a in circ.arcs]},
+        curves=curves,
+        derived={a["name"]: Parameter(a["R_ohm"], a["R_stderr"], units="ohm") for a in arcs}
+        if arc_labels
+        else {},
+        provenance=prov,
+        flags=flags,
+    )
+    return EISFit(
+        circuit=circ.text,
+        fit=fr,
+        arcs=arcs,
+        frequency=f,
+        z=z,
+        z_fit=z_fit,
+        start=dict(zip(circ.parameter_names, map(float, best_start), strict=True)),
+    )
+
+
+def fit_circuit_series(
+    spectra: Sequence[Any] | xr.Dataset,
+    circuit: str,
+    *,
+    arc_labels: Sequence[str] | None = None,
+) -> list[EISFit]:
+    """Fit the same circuit to a series of spectra (cycles, states of charge), warm-started.
+
+    Each fit starts from the previous fit's parameters *and* from the automatic start, and
+    keeps the better; arcs are ordered by τ in every fit, so "arc1"/"arc2" (or the
+    ``arc_labels``) mean the same process throughout the series.
+    """
+    if isinstance(spectra, xr.Dataset):
+        ids = np.unique(spectra["spectrum"].values)
+        items: list[Any] = [eis_arrays(spectra, spectrum=int(i)) for i in ids]
+    else:
+        items = list(spectra)
+    circ = parse_circuit(circuit)
+    out: list[EISFit] = []
+    for item in items:
+        if not out:
+            out.append(fit_circuit(item, circ, arc_labels=arc_labels))
+            continue
+        prev = {n: p.value for n, p in out[-1].parameters.items()}
+        a = fit_circuit(item, circ, arc_labels=arc_labels, start=prev, use_drt=False)
+        b = fit_circuit(item, circ, arc_labels=arc_labels)
+        out.append(a if a.fit.statistics["chi2"] <= b.fit.statistics["chi2"] else b)
+    return out
