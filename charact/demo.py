@@ -120,7 +120,7 @@ def make_demo_project(
             spec["xrd"]["phases"], amorphous_si=spec["xrd"]["amorphous_si"], seed=seed + 10 * k
         )
         rel = f"xrd/{sid}.xy"
-        write_xy(pattern, path / rel, header=f"charact demo: {sid}, Cu Ka1 1.5405929 A")
+        write_xy(pattern, path / rel, header=f"charact demo: {sid}, Cu Ka1 radiation")
         files.append(rel)
         truth["xrd"] = {
             "file": rel,

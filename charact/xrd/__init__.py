@@ -1,5 +1,47 @@
 """X-ray diffraction: read patterns, identify and index phases, refine lattices."""
 
-from .io import read_xy, write_xy
+from .analyze import (
+    InstrumentProfile,
+    PhaseResult,
+    Radiation,
+    XRDResult,
+    fit_instrument_profile,
+    identify_phases,
+    radiation_of,
+    scherrer_size,
+    williamson_hall,
+)
+from .io import (
+    read_brml,
+    read_bruker_raw,
+    read_gsas_prm,
+    read_gsas_std,
+    read_ras,
+    read_xrdml,
+    read_xy,
+    write_xy,
+)
+from .phases import load_phase_library, reference_patterns_dir, stick_pattern
 
-__all__ = ["read_xy", "write_xy"]
+__all__ = [
+    "InstrumentProfile",
+    "PhaseResult",
+    "Radiation",
+    "XRDResult",
+    "fit_instrument_profile",
+    "identify_phases",
+    "load_phase_library",
+    "radiation_of",
+    "read_brml",
+    "read_bruker_raw",
+    "read_gsas_prm",
+    "read_gsas_std",
+    "read_ras",
+    "read_xrdml",
+    "read_xy",
+    "reference_patterns_dir",
+    "scherrer_size",
+    "stick_pattern",
+    "williamson_hall",
+    "write_xy",
+]

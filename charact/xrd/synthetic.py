@@ -17,7 +17,17 @@ from ..core.data import make_spectrum
 from ..core.errors import InputError
 from ..core.lineshapes import pseudo_voigt
 
-__all__ = ["CUBIC_PHASES", "CU_KA1", "SyntheticPeak", "bragg_two_theta", "synthetic_pattern"]
+__all__ = [
+    "CUBIC_PHASES",
+    "CU_KA1",
+    "CU_KA2",
+    "SyntheticPeak",
+    "bragg_two_theta",
+    "ras_text",
+    "structure_pattern",
+    "synthetic_pattern",
+    "xrdml_text",
+]
 
 #: Cu Kα1 wavelength in Å (Hölzer et al., Phys. Rev. A 56, 4554 (1997)).
 CU_KA1 = 1.5405929
@@ -47,7 +57,7 @@ class SyntheticPeak:
     """One generated reflection: its phase, hkl, position (deg 2θ) and area (counts·deg)."""
 
     phase: str
-    hkl: tuple[int, int, int]
+    hkl: tuple[int, ...]
     d_spacing: float
     two_theta: float
     area: float
@@ -139,3 +149,203 @@ def synthetic_pattern(
         },
     )
     return da, sorted(peaks, key=lambda p: p.two_theta)
+
+
+#: Cu Kα2 wavelength in Å (Hölzer et al. 1997).
+CU_KA2 = 1.5444274
+
+
+def structure_pattern(
+    weights: Mapping[str, float],
+    *,
+    lattices: Mapping[str, Mapping[str, float]] | None = None,
+    sizes_nm: Mapping[str, float] | None = None,
+    microstrain: Mapping[str, float] | None = None,
+    two_theta: np.ndarray | None = None,
+    ka1: float = CU_KA1,
+    ka2: float = CU_KA2,
+    ka2_ratio: float = 0.5,
+    instrument_fwhm: float = 0.06,
+    eta: float = 0.5,
+    scale: float = 2000.0,
+    background: tuple[float, float] = (150.0, -0.8),
+    displacement_mm: float = 0.0,
+    radius_mm: float = 240.0,
+    zero_shift_deg: float = 0.0,
+    amorphous_hump: float = 0.0,
+    seed: int | None = 0,
+) -> tuple[xr.DataArray, list[SyntheticPeak]]:
+    """Generate a powder pattern from reference structures, with every truth known.
+
+    Reflections and intensities are pymatgen's kinematic stick pattern of each reference
+    phase (:mod:`charact.xrd.phases`), optionally with another lattice. Each reflection is a
+    pseudo-Voigt Kα1 line plus a Kα2 line of ``ka2_ratio`` of its area at the λ2 Bragg angle,
+    shifted by the specimen displacement (Δ2θ = −2·s·cosθ/R) and a zero shift, with FWHM
+    √(instrument² + size²) where the size term is Scherrer's Kλ/(L cosθ), K = 0.9. Linear
+    background, optional amorphous hump near 2θ = 28° (FWHM 6°), Poisson noise.
+
+    Parameters
+    ----------
+    weights
+        ``{phase name: weight}``; a weight-1 phase's strongest Kα1 line has area ``scale``.
+    lattices
+        ``{phase: {"a": ..., "c": ...}}`` lattice parameters replacing the reference ones.
+    sizes_nm
+        ``{phase: crystallite size in nm}`` (absent: no size broadening).
+    microstrain
+        ``{phase: ε}``; adds 4ε·tanθ (rad) to the sample breadth, linearly with the size term
+        as the Williamson–Hall model assumes.
+    ka1, ka2, ka2_ratio
+        Wavelengths (Å) and Kα2/Kα1 area ratio (0 for Kα1 only).
+    displacement_mm, radius_mm, zero_shift_deg
+        Systematic errors applied to every line.
+
+    Returns
+    -------
+    (xarray.DataArray, list of SyntheticPeak)
+        The pattern (radiation attrs set as a reader would) and the true Kα1 reflections
+        (positions without the systematic shifts, i.e. the Bragg angles of the true cell).
+    """
+    from pymatgen.core import Lattice
+
+    from .phases import load_phase_library, stick_pattern
+
+    x = np.arange(15.0, 100.0 + 1e-9, 0.01) if two_theta is None else np.asarray(two_theta, float)
+    lib = {p.name: p for p in load_phase_library(list(weights))}
+    expected = background[0] + background[1] * (x - x[0])
+    peaks: list[SyntheticPeak] = []
+    for name, weight in weights.items():
+        if weight <= 0:
+            continue
+        phase = lib[name]
+        if lattices and name in lattices:
+            import copy
+
+            from .phases import cell_from_free
+
+            p = cell_from_free(phase.crystal_system, {**phase.lattice, **lattices[name]})
+            phase = copy.copy(phase)
+            st = phase.structure.copy()
+            st.lattice = Lattice.from_parameters(
+                p["a"], p["b"], p["c"], p["alpha"], p["beta"], p["gamma"]
+            )
+            phase.structure = st
+            phase.sha256 = f"{phase.sha256}-{sorted(p.items())}"
+        sp = stick_pattern(phase, ka1, (float(x[0]) - 1, float(x[-1]) + 1))
+        for t1, inten, hkl, d in zip(sp.two_theta, sp.intensity, sp.hkl, sp.d_spacing, strict=True):
+            th = np.radians(t1 / 2)
+            shift = zero_shift_deg + np.degrees(-2 * displacement_mm / radius_mm * np.cos(th))
+            f_size = 0.0
+            if sizes_nm and name in sizes_nm:
+                f_size = np.degrees(0.9 * ka1 / (sizes_nm[name] * 10 * np.cos(th)))
+            if microstrain and name in microstrain:
+                f_size += np.degrees(4 * microstrain[name] * np.tan(th))
+            fwhm = float(np.hypot(instrument_fwhm, f_size))
+            area = scale * weight * inten / 100.0
+            expected = expected + pseudo_voigt(x, area, t1 + shift, fwhm, eta)
+            if ka2_ratio > 0:
+                t2 = float(bragg_two_theta(d, ka2))
+                sh2 = zero_shift_deg + np.degrees(
+                    -2 * displacement_mm / radius_mm * np.cos(np.radians(t2 / 2))
+                )
+                expected = expected + pseudo_voigt(x, area * ka2_ratio, t2 + sh2, fwhm, eta)
+            if x[0] < t1 < x[-1]:
+                peaks.append(SyntheticPeak(name, hkl, float(d), float(t1), float(area)))
+    if amorphous_hump > 0:
+        expected = expected + pseudo_voigt(x, amorphous_hump, 28.0, 6.0, 0.0)
+    expected = np.clip(expected, 0, None)
+    counts = (
+        expected if seed is None else np.random.default_rng(seed).poisson(expected).astype(float)
+    )
+    doublet = ka2_ratio > 0
+    attrs = {
+        "wavelength": ka1,
+        "wavelength_units": "angstrom",
+        "wavelength_ka2": ka2 if doublet else float("nan"),
+        "ka2_ratio": float(ka2_ratio),
+        "radiation_source": "generator",
+        "monochromator": "",
+        "goniometer_radius_mm": float(radius_mm),
+    }
+    da = make_spectrum(
+        x,
+        counts,
+        axis="two_theta",
+        technique="xrd",
+        units="counts",
+        metadata={"generator": "charact.xrd.synthetic.structure_pattern"},
+        attrs=attrs,
+    )
+    return da, sorted(peaks, key=lambda p: p.two_theta)
+
+
+def xrdml_text(
+    da: xr.DataArray, *, intended: str = "K-Alpha 1", list_positions: bool = False
+) -> str:
+    """A PANalytical ``.xrdml`` document holding ``da`` (for tests of the xrdml reader).
+
+    Written from the public XRDML 1.5 schema (http://www.xrdml.com/XRDMeasurement/1.5):
+    ``usedWavelength`` with ``kAlpha1``/``kAlpha2``/``ratioKAlpha2KAlpha1``, a ``scan`` whose
+    ``dataPoints`` hold the 2θ ``positions`` (start/end, or a list) and ``counts``.
+    """
+    x = np.asarray(da["two_theta"].values, float)
+    y = np.asarray(da.values, float)
+    ka1 = float(da.attrs.get("wavelength", CU_KA1))
+    ka2 = float(da.attrs.get("wavelength_ka2", CU_KA2))
+    if not np.isfinite(ka2):
+        ka2 = CU_KA2
+    ratio = float(da.attrs.get("ka2_ratio", 0.5))
+    if not np.isfinite(ratio) or ratio == 0:
+        ratio = 0.5
+    if list_positions:
+        pos = (
+            '<positions axis="2Theta" unit="deg"><listPositions>'
+            + " ".join(f"{v:.5f}" for v in x)
+            + "</listPositions></positions>"
+        )
+    else:
+        pos = (
+            f'<positions axis="2Theta" unit="deg"><startPosition>{x[0]:.5f}</startPosition>'
+            f"<endPosition>{x[-1]:.5f}</endPosition></positions>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5" status="Completed">\n'
+        '  <sample type="To be analyzed"><id>S-1</id><name>generated</name></sample>\n'
+        '  <xrdMeasurement measurementType="Scan" status="Completed">\n'
+        f'    <usedWavelength intended="{intended}">\n'
+        f'      <kAlpha1 unit="Angstrom">{ka1:.7f}</kAlpha1>\n'
+        f'      <kAlpha2 unit="Angstrom">{ka2:.7f}</kAlpha2>\n'
+        '      <kBeta unit="Angstrom">1.3922500</kBeta>\n'
+        f"      <ratioKAlpha2KAlpha1>{ratio:.4f}</ratioKAlpha2KAlpha1>\n"
+        "    </usedWavelength>\n"
+        '    <incidentBeamPath><radius unit="mm">240.00</radius></incidentBeamPath>\n'
+        '    <scan appendNumber="0" mode="Continuous" scanAxis="Gonio" status="Completed">\n'
+        f"      <dataPoints>{pos}"
+        '<commonCountingTime unit="seconds">1.0</commonCountingTime>'
+        '<counts unit="counts">' + " ".join(f"{v:.0f}" for v in y) + "</counts></dataPoints>\n"
+        "    </scan>\n  </xrdMeasurement>\n</xrdMeasurements>\n"
+    )
+
+
+def ras_text(da: xr.DataArray) -> str:
+    """A Rigaku ``.ras`` text holding ``da`` (Kα1/Kα2 from its attrs), for reader tests."""
+    ka1 = float(da.attrs.get("wavelength", CU_KA1))
+    ka2 = float(da.attrs.get("wavelength_ka2", CU_KA2))
+    ratio = float(da.attrs.get("ka2_ratio", 0.5))
+    if not np.isfinite(ka2) or not ratio:
+        ka2 = ka1
+    head = [
+        "*RAS_DATA_START",
+        "*RAS_HEADER_START",
+        '*FILE_SAMPLE "generated"',
+        '*HW_XG_TARGET_NAME "Cu"',
+        f'*HW_XG_WAVE_LENGTH_ALPHA1 "{ka1:.6f}"',
+        f'*HW_XG_WAVE_LENGTH_ALPHA2 "{ka2:.6f}"',
+        "*RAS_HEADER_END",
+        "*RAS_INT_START",
+    ]
+    rows = [
+        f"{t:.4f} {c:.0f} 1.0000" for t, c in zip(da["two_theta"].values, da.values, strict=True)
+    ]
+    return "\r\n".join(head + rows + ["*RAS_INT_END", "*RAS_DATA_END"]) + "\r\n"

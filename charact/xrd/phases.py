@@ -1,0 +1,690 @@
+"""Reference phases: structures, CIF files and their stick patterns.
+
+The built-in library lives in ``<repo>/reference_patterns`` (override with the environment
+variable ``CHARACT_REFERENCE_PATTERNS``): one CIF per phase, written by
+:func:`write_reference_cifs` from the published space group, lattice parameters and Wyckoff
+positions in :data:`REFERENCE_STRUCTURES` (each with its citation), so the files can be
+regenerated and checked. Users add phases by putting CIFs in a folder and naming it
+(``phases_dir=`` / ``--phases-dir``); the phase name is the file stem.
+
+Stick patterns come from pymatgen's :class:`~pymatgen.analysis.diffraction.xrd.XRDCalculator`
+(kinematic intensities with atomic scattering factors, Lorentz-polarisation factor, no
+Debye–Waller factor) for the measured Kα1 wavelength, and are cached in memory keyed by the
+CIF's SHA-256, the wavelength and the 2θ range.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import math
+import os
+import threading
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import charact
+
+from ..core.errors import CorruptFileError, InputError
+from ..core.registry import PHASES
+
+__all__ = [
+    "REFERENCE_STRUCTURES",
+    "PhaseEntry",
+    "ReferencePhase",
+    "StickPattern",
+    "crystal_system_params",
+    "load_phase_library",
+    "load_reference_phase",
+    "reference_patterns_dir",
+    "stick_pattern",
+    "write_reference_cifs",
+]
+
+
+@dataclass(frozen=True)
+class StructureSpec:
+    """A published structure: space group, lattice and asymmetric unit, with its source."""
+
+    name: str
+    formula: str
+    space_group: str
+    lattice: dict[str, float]
+    sites: tuple[tuple[str | dict[str, float], tuple[float, float, float]], ...]
+    source: str
+    note: str = ""
+    group: str = "battery"
+
+
+def _s(el: str | dict[str, float], xyz: tuple[float, float, float]) -> tuple[Any, Any]:
+    return (el, xyz)
+
+
+#: The built-in phases. Origin choice 1 where the space group has two (pymatgen's default).
+REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
+    StructureSpec(
+        "Si",
+        "Si",
+        "Fd-3m",
+        {"a": 5.431020511},
+        (_s("Si", (0, 0, 0)),),
+        "CODATA 2018: d220(Si) = 192.0155716 pm, a = √8·d220 (22.5 °C, vacuum)",
+    ),
+    StructureSpec(
+        "Cu",
+        "Cu",
+        "Fm-3m",
+        {"a": 3.6150},
+        (_s("Cu", (0, 0, 0)),),
+        "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 15 (1953)",
+    ),
+    StructureSpec(
+        "LATP",
+        "Li1.3Al0.3Ti1.7(PO4)3",
+        "R-3c",
+        {"a": 8.500, "c": 20.820},
+        (
+            _s("Li", (0, 0, 0)),
+            _s({"Ti": 0.85, "Al": 0.15}, (0, 0, 0.1418)),
+            _s("P", (0.2883, 0, 0.25)),
+            _s("O", (0.1837, -0.0090, 0.1929)),
+            _s("O", (0.1897, 0.1672, 0.0815)),
+        ),
+        "NASICON LiTi2(PO4)3 framework (R-3c, Z = 6) with Al on the Ti 12c site; cell for "
+        "x = 0.3 in the range reported by J. Fu, Solid State Ionics 96, 195 (1997) and "
+        "K. Arbi et al., Chem. Mater. 14, 1091 (2002)",
+        note="approximate: framework coordinates are representative NASICON values and the "
+        "0.3 extra Li (36f) is omitted; refine the lattice from the data",
+    ),
+    StructureSpec(
+        "Li15Si4",
+        "Li15Si4",
+        "I-43d",
+        {"a": 10.685},
+        (
+            _s("Si", (0.4588, 0.4588, 0.4588)),
+            _s("Li", (0.375, 0, 0.25)),
+            _s("Li", (0.1194, 0.1574, 0.9606)),
+        ),
+        "M. N. Obrovac, L. Christensen, Electrochem. Solid-State Lett. 7, A93 (2004) (cell); "
+        "Cu15Si4-type positions as in M. Zeilinger et al., Chem. Mater. 25, 4623 (2013)",
+        note="approximate coordinates",
+    ),
+    StructureSpec(
+        "LiF",
+        "LiF",
+        "Fm-3m",
+        {"a": 4.0270},
+        (_s("Li", (0, 0, 0)), _s("F", (0.5, 0.5, 0.5))),
+        "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 61 (1953)",
+    ),
+    StructureSpec(
+        "Li2CO3",
+        "Li2CO3",
+        "C2/c",
+        {"a": 8.359, "b": 4.973, "c": 6.194, "beta": 114.83},
+        (
+            _s("Li", (0.1965, 0.4484, 0.8345)),
+            _s("C", (0, 0.0657, 0.25)),
+            _s("O", (0, 0.3234, 0.25)),
+            _s("O", (0.1466, -0.0636, 0.3134)),
+        ),
+        "H. Effenberger, J. Zemann, Z. Kristallogr. 150, 133 (1979) (zabuyelite)",
+    ),
+    StructureSpec(
+        "Li2O",
+        "Li2O",
+        "Fm-3m",
+        {"a": 4.6114},
+        (_s("O", (0, 0, 0)), _s("Li", (0.25, 0.25, 0.25))),
+        "T. W. D. Farley et al., J. Phys.: Condens. Matter 3, 4761 (1991) (293 K)",
+    ),
+    StructureSpec(
+        "Cu2O",
+        "Cu2O",
+        "Pn-3m",
+        {"a": 4.2685},
+        (_s("O", (0, 0, 0)), _s("Cu", (0.25, 0.25, 0.25))),
+        "R. Restori, D. Schwarzenbach, Acta Cryst. B42, 201 (1986)",
+    ),
+    StructureSpec(
+        "graphite",
+        "C",
+        "P6_3/mmc",
+        {"a": 2.464, "c": 6.711},
+        (_s("C", (0, 0, 0.25)), _s("C", (1 / 3, 2 / 3, 0.25))),
+        "P. Trucano, R. Chen, Nature 258, 136 (1975) (hexagonal 2H graphite)",
+    ),
+    StructureSpec(
+        "LiFePO4",
+        "LiFePO4",
+        "Pnma",
+        {"a": 10.332, "b": 6.010, "c": 4.692},
+        (
+            _s("Li", (0, 0, 0)),
+            _s("Fe", (0.2822, 0.25, 0.9747)),
+            _s("P", (0.0950, 0.25, 0.4182)),
+            _s("O", (0.0968, 0.25, 0.7428)),
+            _s("O", (0.4571, 0.25, 0.2060)),
+            _s("O", (0.1656, 0.0465, 0.2848)),
+        ),
+        "V. A. Streltsov et al., Acta Cryst. B49, 147 (1993) (triphylite)",
+    ),
+    StructureSpec(
+        "AlPO4",
+        "AlPO4",
+        "P3_121",
+        {"a": 4.9429, "c": 10.9476},
+        (
+            _s("Al", (0.4664, 0, 1 / 3)),
+            _s("P", (0.4669, 0, 5 / 6)),
+            _s("O", (0.4163, 0.2922, 0.3977)),
+            _s("O", (0.4157, 0.2576, 0.8837)),
+        ),
+        "N. Thong, D. Schwarzenbach, Acta Cryst. A35, 658 (1979) (berlinite)",
+    ),
+    StructureSpec(
+        "TiO2-rutile",
+        "TiO2",
+        "P4_2/mnm",
+        {"a": 4.5937, "c": 2.9587},
+        (_s("Ti", (0, 0, 0)), _s("O", (0.30478, 0.30478, 0))),
+        "J. K. Burdett et al., J. Am. Chem. Soc. 109, 3639 (1987)",
+    ),
+    StructureSpec(
+        "TiO2-anatase",
+        "TiO2",
+        "I4_1/amd",
+        {"a": 3.7842, "c": 9.5146},
+        (_s("Ti", (0, 0, 0)), _s("O", (0, 0, 0.20806))),
+        "J. K. Burdett et al., J. Am. Chem. Soc. 109, 3639 (1987)",
+    ),
+    # Line-position and profile standards, and the phases of the real test files.
+    StructureSpec(
+        "corundum",
+        "Al2O3",
+        "R-3c",
+        {"a": 4.7589, "c": 12.991},
+        (_s("Al", (0, 0, 0.35216)), _s("O", (0.30624, 0, 0.25))),
+        "J. Lewis, D. Schwarzenbach, H. D. Flack, Acta Cryst. A38, 733 (1982)",
+        group="standard",
+    ),
+    StructureSpec(
+        "LaB6",
+        "LaB6",
+        "Pm-3m",
+        {"a": 4.15689},
+        (_s("La", (0, 0, 0)), _s("B", (0.1996, 0.5, 0.5))),
+        "NIST SRM 660b certificate (a = 4.15689 Å); B x from the CaB6-type structure",
+        group="standard",
+    ),
+    StructureSpec(
+        "fluorapatite",
+        "Ca5(PO4)3F",
+        "P6_3/m",
+        {"a": 9.3973, "c": 6.8782},
+        (
+            _s("Ca", (1 / 3, 2 / 3, 0.0010)),
+            _s("Ca", (-0.00712, 0.24227, 0.25)),
+            _s("P", (0.36895, 0.39850, 0.25)),
+            _s("O", (0.4849, 0.3273, 0.25)),
+            _s("O", (0.4667, 0.5875, 0.25)),
+            _s("O", (0.2575, 0.3421, 0.0705)),
+            _s("F", (0, 0, 0.25)),
+        ),
+        "K. Sudarsanan, P. E. Mackie, R. A. Young, Mater. Res. Bull. 7, 1331 (1972)",
+        group="standard",
+    ),
+    StructureSpec(
+        "NaCl",
+        "NaCl",
+        "Fm-3m",
+        {"a": 5.6402},
+        (_s("Na", (0, 0, 0)), _s("Cl", (0.5, 0.5, 0.5))),
+        "H. E. Swanson, R. K. Fuyat, NBS Circular 539, vol. 2, p. 41 (1953)",
+        group="standard",
+    ),
+    StructureSpec(
+        "SiC-3C",
+        "SiC",
+        "F-43m",
+        {"a": 4.3596},
+        (_s("Si", (0, 0, 0)), _s("C", (0.25, 0.25, 0.25))),
+        "NBS Monograph 25, sect. 2 (1963) (β-SiC, moissanite-3C)",
+        group="standard",
+    ),
+    StructureSpec(
+        "Zn",
+        "Zn",
+        "P6_3/mmc",
+        {"a": 2.6649, "c": 4.9468},
+        (_s("Zn", (1 / 3, 2 / 3, 0.25)),),
+        "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 16 (1953)",
+        group="standard",
+    ),
+    StructureSpec(
+        "ZrO2-monoclinic",
+        "ZrO2",
+        "P2_1/c",
+        {"a": 5.1505, "b": 5.2116, "c": 5.3173, "beta": 99.23},
+        (
+            _s("Zr", (0.2754, 0.0395, 0.2083)),
+            _s("O", (0.0700, 0.3317, 0.3447)),
+            _s("O", (0.4496, 0.7569, 0.4792)),
+        ),
+        "C. J. Howard, R. J. Hill, B. E. Reichert, Acta Cryst. B44, 116 (1988) (baddeleyite)",
+        group="standard",
+    ),
+)
+
+
+def _lattice(spec: StructureSpec) -> Any:
+    from pymatgen.core import Lattice
+
+    p = spec.lattice
+    a = p["a"]
+    return Lattice.from_parameters(
+        a,
+        p.get("b", a),
+        p.get("c", a),
+        p.get("alpha", 90.0),
+        p.get("beta", 90.0),
+        p.get("gamma", 120.0 if _is_hexagonal_group(spec.space_group) else 90.0),
+    )
+
+
+def _is_hexagonal_group(symbol: str) -> bool:
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    n = SpaceGroup(symbol).int_number
+    return 143 <= n <= 194
+
+
+def build_structure(spec: StructureSpec) -> Any:
+    """The pymatgen Structure of ``spec`` (conventional cell, hexagonal axes for R groups)."""
+    from pymatgen.core import Structure
+
+    species = [el for el, _ in spec.sites]
+    coords = [list(xyz) for _, xyz in spec.sites]
+    return Structure.from_spacegroup(spec.space_group, _lattice(spec), species, coords)
+
+
+def write_reference_cifs(
+    folder: str | PathLike[str], names: Sequence[str] | None = None
+) -> list[Path]:
+    """Write one CIF per entry of :data:`REFERENCE_STRUCTURES` into ``folder``.
+
+    This is how ``reference_patterns/*.cif`` were made; rerun it to check or regenerate them
+    (``python -c "from charact.xrd.phases import write_reference_cifs as w;
+    w('reference_patterns')"``).
+    """
+    from pymatgen.io.cif import CifWriter
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in REFERENCE_STRUCTURES:
+        if names is not None and spec.name not in names:
+            continue
+        s = build_structure(spec)
+        path = out / f"{spec.name}.cif"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            text = str(CifWriter(s, symprec=0.01))
+        header = (
+            f"# charact reference phase {spec.name} ({spec.formula}, {spec.space_group})\n"
+            f"# source: {spec.source}\n" + (f"# note: {spec.note}\n" if spec.note else "")
+        )
+        path.write_text(header + text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def reference_patterns_dir() -> Path:
+    """The folder of the built-in reference CIFs.
+
+    ``$CHARACT_REFERENCE_PATTERNS`` when set, else ``<repo>/reference_patterns``.
+
+    Raises
+    ------
+    InputError
+        If the folder does not exist.
+    """
+    env = os.environ.get("CHARACT_REFERENCE_PATTERNS")
+    folder = (
+        Path(env) if env else Path(charact.__file__).resolve().parents[1] / "reference_patterns"
+    )
+    if not folder.is_dir():
+        raise InputError(
+            f"the reference-pattern folder {folder} does not exist",
+            hint="set CHARACT_REFERENCE_PATTERNS to a folder of CIFs, or reinstall charact "
+            "from a source checkout (reference_patterns/ sits beside the charact package)",
+        )
+    return folder
+
+
+# --------------------------------------------------------------------------- phases
+
+
+@dataclass
+class ReferencePhase:
+    """A reference phase: its structure, where it came from, and its crystal system."""
+
+    name: str
+    structure: Any
+    cif_path: Path | None
+    sha256: str
+    source: str = ""
+    note: str = ""
+    group: str = "user"
+
+    @functools.cached_property
+    def crystal_system(self) -> str:
+        return _crystal_system(self.structure)
+
+    @property
+    def formula(self) -> str:
+        return str(self.structure.composition.reduced_formula)
+
+    @property
+    def lattice(self) -> dict[str, float]:
+        lat = self.structure.lattice
+        return {
+            "a": lat.a,
+            "b": lat.b,
+            "c": lat.c,
+            "alpha": lat.alpha,
+            "beta": lat.beta,
+            "gamma": lat.gamma,
+        }
+
+
+def _crystal_system(structure: Any) -> str:
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return str(SpacegroupAnalyzer(structure, symprec=0.01).get_crystal_system())
+    except Exception:  # a disordered or odd structure: treat it as triclinic
+        return "triclinic"
+
+
+_SPEC_BY_NAME = {s.name: s for s in REFERENCE_STRUCTURES}
+_phase_cache: dict[tuple[str, str], ReferencePhase] = {}
+_lock = threading.RLock()
+
+
+def load_reference_phase(path: str | PathLike[str], *, name: str | None = None) -> ReferencePhase:
+    """Read a CIF into a :class:`ReferencePhase` (name = file stem unless given).
+
+    Raises
+    ------
+    CorruptFileError
+        If the CIF does not parse into a structure.
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such CIF file", path=p) from None
+    sha = hashlib.sha256(data).hexdigest()
+    key = (str(p.resolve()), sha)
+    with _lock:
+        if key in _phase_cache:
+            return _phase_cache[key]
+    from pymatgen.io.cif import CifParser
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            structures = CifParser.from_str(data.decode("utf-8", "replace")).parse_structures(
+                primitive=False
+            )
+    except Exception as exc:
+        raise CorruptFileError(
+            f"the CIF does not parse into a crystal structure ({type(exc).__name__}: {exc})",
+            path=p,
+        ) from None
+    if not structures:
+        raise CorruptFileError("the CIF holds no structure pymatgen can build", path=p)
+    phase_name = name or p.stem
+    spec = _SPEC_BY_NAME.get(phase_name)
+    phase = ReferencePhase(
+        name=phase_name,
+        structure=structures[0],
+        cif_path=p,
+        sha256=sha,
+        source=spec.source if spec else f"user CIF {p.name}",
+        note=spec.note if spec else "",
+        group=spec.group if spec else "user",
+    )
+    with _lock:
+        _phase_cache[key] = phase
+    return phase
+
+
+def load_phase_library(
+    names: Sequence[str] | None = None,
+    *,
+    phases_dir: str | PathLike[str] | Iterable[str | PathLike[str]] | None = None,
+    builtin: bool = True,
+) -> list[ReferencePhase]:
+    """The reference phases to search: built-in CIFs plus the CIFs of ``phases_dir``.
+
+    Parameters
+    ----------
+    names
+        Keep only these phases (case-insensitive); unknown names raise with the known ones.
+    phases_dir
+        A folder (or several) of user CIFs; a user phase replaces a built-in of the same name.
+    builtin
+        Include the built-in library.
+    """
+    files: dict[str, Path] = {}
+    if builtin:
+        for f in sorted(reference_patterns_dir().glob("*.cif")):
+            files[f.stem] = f
+    if phases_dir is not None:
+        dirs = [phases_dir] if isinstance(phases_dir, str | PathLike) else list(phases_dir)
+        for d in dirs:
+            d = Path(d)
+            if not d.is_dir():
+                raise InputError(f"phases folder {d} does not exist")
+            for f in sorted(d.glob("*.cif")):
+                files[f.stem] = f
+    if names:
+        lower = {k.lower(): k for k in files}
+        missing = [n for n in names if n.lower() not in lower]
+        if missing:
+            raise InputError(
+                f"unknown phase(s) {', '.join(missing)}; known: {', '.join(sorted(files))}"
+            )
+        files = {lower[n.lower()]: files[lower[n.lower()]] for n in names}
+    return [load_reference_phase(f, name=n) for n, f in files.items()]
+
+
+# --------------------------------------------------------------------------- sticks
+
+
+@dataclass
+class StickPattern:
+    """Calculated reflections of one phase: Kα1 positions, intensities (max 100), hkl."""
+
+    phase: str
+    wavelength: float
+    two_theta: np.ndarray
+    intensity: np.ndarray
+    hkl: list[tuple[int, int, int]]
+    d_spacing: np.ndarray
+    multiplicity: list[int] = field(default_factory=list)
+
+
+_stick_cache: dict[tuple[str, float, float, float], StickPattern] = {}
+
+
+def _three_index(hkl: Sequence[int]) -> tuple[int, int, int]:
+    # pymatgen writes Miller–Bravais (h k i l) for hexagonal lattices; i = -(h + k) is redundant.
+    if len(hkl) == 4:
+        return (int(hkl[0]), int(hkl[1]), int(hkl[3]))
+    return (int(hkl[0]), int(hkl[1]), int(hkl[2]))
+
+
+def stick_pattern(
+    phase: ReferencePhase, wavelength: float, two_theta_range: tuple[float, float]
+) -> StickPattern:
+    """Stick pattern of ``phase`` for ``wavelength`` (Å) over ``two_theta_range`` (deg).
+
+    Intensities are scaled to 100 for the strongest line inside the range. Computed once per
+    (CIF sha256, wavelength) over 5–150° (or wider when asked) and cached in memory.
+    """
+    if not (np.isfinite(wavelength) and 0.01 < wavelength < 10):
+        raise InputError(f"wavelength must be in Å (0.01-10), got {wavelength!r}")
+    lo, hi = float(max(two_theta_range[0], 1.0)), float(min(two_theta_range[1], 179.0))
+    if hi <= lo:
+        raise InputError(f"2θ range {two_theta_range} is empty")
+    # Compute once over a wide standard range per (CIF, λ) and cut it: patterns of one
+    # session differ in range far more often than in wavelength.
+    wlo, whi = min(lo, 5.0), max(hi, 150.0)
+    key = (phase.sha256, round(float(wavelength), 7), wlo, whi)
+    with _lock:
+        full = _stick_cache.get(key)
+    if full is None:
+        from pymatgen.analysis.diffraction.xrd import XRDCalculator
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pat = XRDCalculator(wavelength=float(wavelength)).get_pattern(
+                phase.structure, scaled=False, two_theta_range=(wlo, whi)
+            )
+        full = StickPattern(
+            phase.name,
+            float(wavelength),
+            np.asarray(pat.x, float),
+            np.asarray(pat.y, float),
+            [_three_index(h[0]["hkl"]) for h in pat.hkls],
+            np.asarray(pat.d_hkls, float),
+            [int(sum(x["multiplicity"] for x in h)) for h in pat.hkls],
+        )
+        with _lock:
+            _stick_cache[key] = full
+    m = (full.two_theta >= lo) & (full.two_theta <= hi)
+    idx = np.flatnonzero(m)
+    inten = full.intensity[m]
+    top = float(inten.max()) if inten.size else 1.0
+    return StickPattern(
+        phase.name,
+        full.wavelength,
+        full.two_theta[m],
+        100.0 * inten / top,
+        [full.hkl[i] for i in idx],
+        full.d_spacing[m],
+        [full.multiplicity[i] for i in idx],
+    )
+
+
+# --------------------------------------------------------------------------- crystal systems
+
+#: Free cell parameters per crystal system (the others follow by symmetry).
+_FREE = {
+    "cubic": ("a",),
+    "tetragonal": ("a", "c"),
+    "hexagonal": ("a", "c"),
+    "trigonal": ("a", "c"),
+    "orthorhombic": ("a", "b", "c"),
+    "monoclinic": ("a", "b", "c", "beta"),
+    "triclinic": ("a", "b", "c", "alpha", "beta", "gamma"),
+}
+
+
+def crystal_system_params(system: str) -> tuple[str, ...]:
+    """Names of the free lattice parameters of a crystal system (monoclinic: unique axis b)."""
+    try:
+        return _FREE[system]
+    except KeyError:
+        raise InputError(f"unknown crystal system {system!r}; known: {', '.join(_FREE)}") from None
+
+
+def cell_from_free(system: str, free: dict[str, float]) -> dict[str, float]:
+    """Full (a, b, c, α, β, γ) from the free parameters of ``system``."""
+    a = free["a"]
+    if system == "cubic":
+        return {"a": a, "b": a, "c": a, "alpha": 90.0, "beta": 90.0, "gamma": 90.0}
+    if system == "tetragonal":
+        return {"a": a, "b": a, "c": free["c"], "alpha": 90.0, "beta": 90.0, "gamma": 90.0}
+    if system in ("hexagonal", "trigonal"):
+        return {"a": a, "b": a, "c": free["c"], "alpha": 90.0, "beta": 90.0, "gamma": 120.0}
+    if system == "orthorhombic":
+        return {"a": a, "b": free["b"], "c": free["c"], "alpha": 90.0, "beta": 90.0, "gamma": 90.0}
+    if system == "monoclinic":
+        return {
+            "a": a,
+            "b": free["b"],
+            "c": free["c"],
+            "alpha": 90.0,
+            "beta": free["beta"],
+            "gamma": 90.0,
+        }
+    return dict(free)
+
+
+def d_spacing(cell: dict[str, float], hkl: np.ndarray) -> np.ndarray:
+    """d (Å) of reflections ``hkl`` (n×3) for a general cell, from the reciprocal metric."""
+    a, b, c = cell["a"], cell["b"], cell["c"]
+    al, be, ga = (math.radians(cell[k]) for k in ("alpha", "beta", "gamma"))
+    g = np.array(
+        [
+            [a * a, a * b * math.cos(ga), a * c * math.cos(be)],
+            [a * b * math.cos(ga), b * b, b * c * math.cos(al)],
+            [a * c * math.cos(be), b * c * math.cos(al), c * c],
+        ]
+    )
+    gstar = np.linalg.inv(g)
+    h = np.atleast_2d(np.asarray(hkl, float))
+    q = np.einsum("ni,ij,nj->n", h, gstar, h)
+    return 1.0 / np.sqrt(q)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class PhaseEntry:
+    """What :data:`charact.core.registry.PHASES` holds for a built-in phase (parsed lazily)."""
+
+    name: str
+    cif_path: Path
+    formula: str
+    space_group: str
+    source: str
+    group: str
+
+    def load(self) -> ReferencePhase:
+        """Parse the CIF into a :class:`ReferencePhase`."""
+        return load_reference_phase(self.cif_path, name=self.name)
+
+
+def _register_builtin() -> None:
+    try:
+        folder = reference_patterns_dir()
+    except InputError:  # a wheel without the data folder: nothing to register
+        return
+    for spec in REFERENCE_STRUCTURES:
+        path = folder / f"{spec.name}.cif"
+        if path.is_file():
+            PHASES.register(
+                spec.name,
+                PhaseEntry(
+                    spec.name, path, spec.formula, spec.space_group, spec.source, spec.group
+                ),
+                replace=True,
+            )
+
+
+_register_builtin()
