@@ -21,6 +21,7 @@ __all__ = ["NumericTable", "parse_numeric_table", "read_numeric_table", "sniff_n
 
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _NUM_RE = re.compile(rf"^\s*{_NUM}\s*$")
+_NONFINITE_RE = re.compile(r"^[-+]?(?:nan|inf|infinity)$", re.IGNORECASE)
 _COMMENT = ("#", "%", "!", ";", "//", "*")
 
 
@@ -83,7 +84,9 @@ def _detect(lines: list[str]) -> tuple[int, str | None, bool, int] | None:
             # number) is not the data. Ragged rows are left to the parser to report.
             following = [ln.strip() for ln in lines[i + 1 : i + 2] if ln.strip()]
             if not following or all(
-                _is_number(p, dec_comma) for p in _split(following[0], delim) if p != ""
+                _is_number(p, dec_comma) or _NONFINITE_RE.match(p)
+                for p in _split(following[0], delim)
+                if p != ""
             ):
                 return i, delim, dec_comma, len(parts)
     return None
@@ -146,6 +149,14 @@ def parse_numeric_table(
             continue
         parts = [p for p in _split(stripped, delim) if p != ""]
         if not all(_is_number(p, dec_comma) for p in parts):
+            bad = [p for p in parts if _NONFINITE_RE.match(p)]
+            if bad and all(_is_number(p, dec_comma) or _NONFINITE_RE.match(p) for p in parts):
+                # A NaN/inf inside the data is damage, not the start of a footer: truncating
+                # there would silently drop the rest of the measurement.
+                raise CorruptFileError(
+                    f"line {lineno}: non-finite value {bad[0]!r} where a number was expected",
+                    path=source,
+                )
             break  # footer
         if len(parts) != ncols:
             raise CorruptFileError(

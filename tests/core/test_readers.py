@@ -49,6 +49,13 @@ def test_parse_numeric_table_column_names_and_errors():
         parse_numeric_table(["1 2", "3 4", "5 6", "7 8 9", "1 2"])
 
 
+def test_nan_inside_the_data_is_an_error_not_a_footer():
+    with pytest.raises(CorruptFileError, match="line 3: non-finite value 'nan'"):
+        parse_numeric_table(["1 2", "2 3", "3 nan", "4 5"])
+    with pytest.raises(CorruptFileError, match="line 2: non-finite value '-inf'"):
+        parse_numeric_table(["1,2", "-inf,3", "4,5"])
+
+
 def test_read_numeric_table_utf16(tmp_path):
     p = tmp_path / "u16.txt"
     p.write_text("shift\tcounts\n100\t5\n101\t6\n", encoding="utf-16")
