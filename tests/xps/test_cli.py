@@ -1,0 +1,124 @@
+"""``charact xps ...`` commands through charact.cli.main."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from charact.cli import main
+from charact.xps.io import write_vamas
+from charact.xps.synthetic import synthetic_depth_profile
+from tests.conftest import shared_file
+
+
+def test_fit_pet_writes_json_and_plot(tmp_path, capsys):
+    pet = shared_file("xps", "lg4x_examples", "PET_C1s.csv")
+    out, fig = tmp_path / "pet.json", tmp_path / "pet.svg"
+    code = main(
+        [
+            "xps",
+            "fit",
+            str(pet),
+            "--components",
+            "C-C,C-O,O-C=O",
+            "--json",
+            str(out),
+            "--plot",
+            str(fig),
+            "--constraint",
+            "C-O.fwhm=C-C.fwhm",
+        ]
+    )
+    assert code in (0, None)
+    text = capsys.readouterr().out
+    assert "C-C" in text and "O-C=O" in text
+    doc = json.loads(out.read_text())
+    comps = doc["levels"][0]["components"]
+    assert [c["name"] for c in comps] == ["C-C", "C-O", "O-C=O"]
+    assert doc["levels"][0]["components"][0]["be"] == pytest.approx(284.8)
+    assert fig.read_text().lstrip().startswith("<?xml")
+    assert comps[1]["fwhm"] == pytest.approx(comps[0]["fwhm"])
+    assert main(["xps", "fit", str(pet), "--constraint", "C-O=1"]) == 1
+    assert "expected COMPONENT.be" in capsys.readouterr().err
+
+
+def test_depth_profile_cli(tmp_path, capsys):
+    ds, _ = synthetic_depth_profile(
+        {
+            "C1s:C-C": [30, 15, 8],
+            "C1s:C-O": [10, 6, 3],
+            "F1s:LiF": [5, 15, 25],
+            "Li1s:LiF-Li": [5, 15, 25],
+        },
+        etch_times=(0.0, 60.0, 120.0),
+        shifts=(0.0, 0.3, 0.1),
+        counts_per_atom=20000.0,
+    )
+    path = write_vamas(ds, tmp_path / "sei.vms")
+    out, fig = tmp_path / "sei.json", tmp_path / "sei.png"
+    code = main(
+        [
+            "xps",
+            "depth-profile",
+            str(path),
+            "--etch-rate",
+            "0.1667",
+            "--json",
+            str(out),
+            "--plot",
+            str(fig),
+            "--plot-fits",
+            str(tmp_path / "fits.png"),
+            "--monte-carlo",
+            "200",
+            "--components",
+            "C1s=C-C,C-O",
+            "--components",
+            "F1s=LiF",
+            "--components",
+            "Li1s=LiF-Li",
+        ]
+    )
+    assert code in (0, None)
+    text = capsys.readouterr().out
+    assert "gives way" in text
+    doc = json.loads(out.read_text())
+    assert [lv["etch_time_s"] for lv in doc["levels"]] == [0.0, 60.0, 120.0]
+    assert doc["levels"][2]["depth_nm"] == pytest.approx(20.004)
+    assert doc["levels"][1]["charge_shift_eV"] == pytest.approx(0.3, abs=0.05)
+    assert doc["rsf_source"].startswith("J. H. Scofield")
+    assert doc["corrections"]["uncertainty"].startswith("Monte Carlo, 200 draws")
+    assert fig.read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "fits.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_error_is_one_line_without_traceback(tmp_path, capsys):
+    bad = tmp_path / "bad.vms"
+    bad.write_text("VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4\n1\n")
+    code = main(["xps", "fit", str(bad)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "bad.vms" in err and "Traceback" not in err
+
+
+def test_depth_profile_cli_rejects_bad_components(tmp_path, capsys):
+    ds, _ = synthetic_depth_profile(
+        {"C1s:C-C": [30, 15]}, etch_times=(0.0, 60.0), shifts=(0.0, 0.1)
+    )
+    path = write_vamas(ds, tmp_path / "p.vms")
+    assert main(["xps", "depth-profile", str(path), "--components", "C1s"]) == 1
+    assert "expected REGION=NAME" in capsys.readouterr().err
+
+
+def test_info_lists_regions_levels_and_vendor_fits(tmp_path, capsys):
+    pro = shared_file("xps", "pynxtools_xps", "SnO2_10nm_1.pro")
+    xlsx = shared_file("xps", "kherve_hard_carbon_thermo", "Hard_carbon_Thermo.xlsx")
+    out = tmp_path / "info.json"
+    assert main(["xps", "info", str(pro), str(xlsx), "--json", str(out)]) in (0, None)
+    assert "Sn3d5" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    assert doc[0]["etch_time_s"][-1] == 600.0
+    assert [r["region"] for r in doc[0]["regions"]] == ["Survey", "C1s", "Si2p", "Sn3d5"]
+    c1s = next(r for r in doc[1]["regions"] if r["region"] == "C1s")
+    assert len(c1s["vendor_components"]) == 5
