@@ -147,11 +147,15 @@ def samples_list(
         for r in rows
     ]
     headers = ["sample", "state", "cycles", "parent", *present]
+    widths = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(headers)]
     for i, header in enumerate(headers):
         fixed(header, [c[i] for c in cells], justify="right" if i == 2 or i > 3 else "left")
-    table.add_column("description", overflow="ellipsis", no_wrap=True)
+    # The description only when the terminal has room for a useful part of it.
+    show_description = console.width >= sum(widths) + 3 * len(widths) + 20
+    if show_description:
+        table.add_column("description", overflow="ellipsis", no_wrap=True)
     for r, c in zip(rows, cells, strict=True):
-        table.add_row(*c, r["description"])
+        table.add_row(*c, *([r["description"]] if show_description else []))
     console.print(table)
     if unlinked:
         console.print(

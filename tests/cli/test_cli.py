@@ -156,8 +156,23 @@ def test_demo_writes_and_ingests_a_project(tmp_path, capsys):
     truth = json.loads((target / "truth" / "ground_truth.json").read_text())
     assert set(truth["samples"]) == {"MSiC-P01", "MSiC-C100", "MSiC-C500"}
     code, out, _ = run(capsys, "samples", "show", "MSiC-C500", "-p", str(target), "--json")
-    paths = sorted(m["path"] for m in json.loads(out)["measurements"])
-    assert paths == ["raman/MSiC-C500_spot1.txt", "raman/MSiC-C500_spot2.txt", "xrd/MSiC-C500.xy"]
+    found = sorted((m["technique"], m["path"]) for m in json.loads(out)["measurements"])
+    assert found == [
+        ("echem", "cycling/MSiC-C500.xlsx"),
+        ("echem", "cycling/MSiC-C500_eis.csv"),
+        ("raman", "raman/MSiC-C500_spot1.txt"),
+        ("raman", "raman/MSiC-C500_spot2.txt"),
+        ("xps", "xps/MSiC-C500_depth.vms"),
+        ("xrd", "xrd/MSiC-C500.xy"),
+    ]
+    code, out, _ = run(capsys, "samples", "show", "MSiC-P01", "-p", str(target), "--json")
+    techniques = sorted(m["technique"] for m in json.loads(out)["measurements"])
+    assert techniques == ["raman", "sem", "xrd"]
+    # every generated file is in the truth document and was ingested, none unlinked
+    code, out, _ = run(capsys, "samples", "list", "-p", str(target), "--json")
+    listing = json.loads(out)
+    assert listing["unlinked_measurements"] == []
+    assert sum(sum(s["measurements"].values()) for s in listing["samples"]) == 14
     code, _, err = run(capsys, "demo", str(target))
     assert code == 1 and "--overwrite" in err
     code, _, _ = run(capsys, "demo", str(target), "--overwrite")
