@@ -45,6 +45,7 @@ __all__ = [
     "check_axis",
     "make_measurement",
     "make_spectrum",
+    "provenance_of",
     "validate_measurement",
 ]
 
@@ -86,6 +87,11 @@ REQUIRED_ATTRS: tuple[str, ...] = (
     "charact_version",
     "original_metadata",
 )
+
+
+def provenance_of(obj: xr.DataArray | xr.Dataset) -> dict[str, Any]:
+    """The provenance attrs (:data:`PROVENANCE_ATTRS`) of a measurement, for its results."""
+    return {k: obj.attrs.get(k, "") for k in PROVENANCE_ATTRS}
 
 
 def _as_units(name: str, units: Any) -> str:

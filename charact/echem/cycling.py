@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 from scipy.signal import find_peaks, savgol_filter
 
+from ..core.data import provenance_of
 from ..core.errors import InputError
 from ..core.provenance import charact_version, now_iso
 
@@ -392,17 +393,7 @@ def quantify_cycling(
         conv = "cathode: cycle = charge then discharge; CE = discharge / charge"
     if mass is None:
         flags.append("no active mass given: specific capacities (mAh/g) not computed")
-    prov = {
-        k: ds.attrs.get(k, "")
-        for k in (
-            "sample_id",
-            "measurement_id",
-            "technique",
-            "source_file",
-            "source_sha256",
-            "reader",
-        )
-    }
+    prov = provenance_of(ds)
     return CyclingResult(
         cycles=cycles,
         electrode=electrode,

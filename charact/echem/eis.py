@@ -46,7 +46,7 @@ import numpy as np
 import xarray as xr
 from scipy.optimize import least_squares
 
-from ..core.data import FitResult, Parameter
+from ..core.data import FitResult, Parameter, provenance_of
 from ..core.errors import FitError, InputError
 from .io import eis_arrays
 
@@ -797,17 +797,7 @@ def fit_circuit(
         )
     prov = {}
     if isinstance(data, xr.Dataset):
-        prov = {
-            k: data.attrs.get(k, "")
-            for k in (
-                "sample_id",
-                "measurement_id",
-                "technique",
-                "source_file",
-                "source_sha256",
-                "reader",
-            )
-        }
+        prov = provenance_of(data)
     resid_c = z - z_fit
     data_mod = np.concatenate([z.real, z.imag])
     ss_tot = float(np.sum((data_mod - data_mod.mean()) ** 2))

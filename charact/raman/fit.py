@@ -33,7 +33,7 @@ import xarray as xr
 
 from ..core.baselines import estimate_baseline
 from ..core.batchfit import BatchModel, BatchResult, fit_stack, guess_stack, propagate
-from ..core.data import PROVENANCE_ATTRS, FitResult, Parameter, check_axis
+from ..core.data import FitResult, Parameter, check_axis, provenance_of
 from ..core.errors import CalibrationError, FitError, InputError
 from ..core.lineshapes import get_lineshape
 from .models import Band, RamanModel, build_model, fit_groups, model_bands
@@ -1051,7 +1051,7 @@ def fit_spectrum(
         model, comparison = _auto_model(prepared, background_degree)
         criterion = _CRITERION
     bands = model_bands(model)
-    provenance = {k: raw.attrs.get(k, "") for k in PROVENANCE_ATTRS}
+    provenance = provenance_of(raw)
     units = str(raw.attrs.get("units", ""))
     groups = [
         _fit_group(

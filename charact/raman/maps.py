@@ -27,7 +27,7 @@ import xarray as xr
 
 from ..core.baselines import estimate_baseline
 from ..core.batchfit import fit_dataarray
-from ..core.data import PROVENANCE_ATTRS
+from ..core.data import PROVENANCE_ATTRS, provenance_of
 from ..core.errors import InputError
 from ..core.provenance import charact_version, now_iso
 from .fit import (
@@ -142,7 +142,7 @@ class MapResult:
                 "ID_IG_height": "peak height ratio of D and G",
                 "ID_IG_area": "integrated area ratio of D and G",
             },
-            "provenance": {k: ds.attrs.get(k, "") for k in PROVENANCE_ATTRS},
+            "provenance": provenance_of(ds),
             "created": ds.attrs.get("created"),
             "charact_version": ds.attrs.get("charact_version"),
         }

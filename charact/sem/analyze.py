@@ -39,7 +39,7 @@ import xarray as xr
 from scipy import ndimage as ndi
 from scipy import stats
 
-from ..core.data import PROVENANCE_ATTRS
+from ..core.data import PROVENANCE_ATTRS, provenance_of
 from ..core.errors import CalibrationError, InputError
 from ..core.provenance import charact_version, now_iso
 from .segment import Segmentation, SegmentationSettings, normalize_image, segment_particles
@@ -513,7 +513,7 @@ def quantify_particles(
         flags.append(f"only {len(table)} particles: distribution statistics are uncertain")
     if not math.isfinite(px):
         flags.append("image is uncalibrated: sizes are in pixels")
-    prov = {k: image.attrs.get(k, "") for k in PROVENANCE_ATTRS}
+    prov = provenance_of(image)
     return SizeResult(
         particles=table,
         distribution=dist,
@@ -825,7 +825,7 @@ def measure_thickness(
         flags.append(f"the layer was found in only {n_ok} of {w} columns")
     if not math.isfinite(px):
         flags.append("image is uncalibrated: thickness is in pixels")
-    prov = {k: image.attrs.get(k, "") for k in PROVENANCE_ATTRS}
+    prov = provenance_of(image)
     return ThicknessResult(
         thickness=thick_px * scale,
         top=top,

@@ -36,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from ..core.baselines import BaselineMethod
-from ..core.data import FitResult, Parameter
+from ..core.data import FitResult, Parameter, provenance_of
 from ..core.errors import AssumptionWarning, FitError, InputError
 from ..core.lineshapes import get_lineshape
 from ..core.registry import BASELINES
@@ -1023,17 +1023,7 @@ def _fit_arrays(
         "constraints": dict(constraints or {}),
         "engine": "lmfit.minimize (joint over levels)",
     }
-    prov = {
-        k: spectra[0].attrs.get(k, "")
-        for k in (
-            "sample_id",
-            "measurement_id",
-            "technique",
-            "source_file",
-            "source_sha256",
-            "reader",
-        )
-    }
+    prov = provenance_of(spectra[0])
     fr = FitResult(
         analysis="xps.fit_region",
         parameters=params,

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..core.data import PROVENANCE_ATTRS
+from ..core.data import PROVENANCE_ATTRS, provenance_of
 from ..core.errors import InputError
 from ..core.lineshapes import pseudo_voigt
 from ..core.provenance import _jsonable, charact_version, now_iso
@@ -1574,7 +1574,7 @@ def identify_phases(
             "residual": xr.Variable("two_theta", y - bg - fit_curve, {"units": "counts"}),
         },
     )
-    prov = {k: da.attrs.get(k, "") for k in PROVENANCE_ATTRS}
+    prov = provenance_of(da)
     settings = {
         "phases": [p.name for p in lib],
         "standard": standard,
