@@ -50,7 +50,12 @@ __all__ = [
 
 @dataclass(frozen=True)
 class StructureSpec:
-    """A published structure: space group, lattice and asymmetric unit, with its source."""
+    """A published structure: space group, lattice and asymmetric unit, with its source.
+
+    ``verification`` records what the numbers were checked against in the last review of the
+    library, or starts with ``"not verified:"`` when they could not be compared with a
+    published source (see ``reference_patterns/MANIFEST.md``).
+    """
 
     name: str
     formula: str
@@ -60,21 +65,26 @@ class StructureSpec:
     source: str
     note: str = ""
     group: str = "battery"
+    verification: str = "not verified: no check recorded"
 
 
 def _s(el: str | dict[str, float], xyz: tuple[float, float, float]) -> tuple[Any, Any]:
     return (el, xyz)
 
 
-#: The built-in phases. Origin choice 1 where the space group has two (pymatgen's default).
+#: The built-in phases. Origin choice 1 where the space group has two (pymatgen's default);
+#: every setting below was checked by building the cell (atom count, composition, and
+#: systematic absences for Si). ``verification`` says how far each entry was checked.
 REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
     StructureSpec(
         "Si",
         "Si",
         "Fd-3m",
         {"a": 5.431020511},
-        (_s("Si", (0, 0, 0)),),
+        (_s("Si", (0, 0, 0)),),  # 8a in origin choice 1
         "CODATA 2018: d220(Si) = 192.0155716 pm, a = √8·d220 (22.5 °C, vacuum)",
+        verification="checked: √8 × 192.0155716 pm = 543.1020511 pm; Fd-3m origin choice 1 with "
+        "Si on 8a gives 8 atoms per cell and no (200) reflection",
     ),
     StructureSpec(
         "Cu",
@@ -83,6 +93,8 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         {"a": 3.6150},
         (_s("Cu", (0, 0, 0)),),
         "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 15 (1953)",
+        verification="not verified: a = 3.6150 Å was not compared with the NBS Circular (not "
+        "accessible in the review); fcc Cu on 4a has no free parameters",
     ),
     StructureSpec(
         "LATP",
@@ -90,17 +102,23 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         "R-3c",
         {"a": 8.500, "c": 20.820},
         (
-            _s("Li", (0, 0, 0)),
-            _s({"Ti": 0.85, "Al": 0.15}, (0, 0, 0.1418)),
-            _s("P", (0.2883, 0, 0.25)),
-            _s("O", (0.1837, -0.0090, 0.1929)),
-            _s("O", (0.1897, 0.1672, 0.0815)),
+            _s("Li", (0, 0, 0)),  # 6b
+            _s({"Ti": 0.85, "Al": 0.15}, (0, 0, 0.1418)),  # 12c, Al/(Al+Ti) = 0.3/2
+            _s("P", (0.2883, 0, 0.25)),  # 18e
+            _s("O", (0.1837, -0.0090, 0.1929)),  # 36f
+            _s("O", (0.1897, 0.1672, 0.0815)),  # 36f
         ),
         "NASICON LiTi2(PO4)3 framework (R-3c, Z = 6) with Al on the Ti 12c site; cell for "
         "x = 0.3 in the range reported by J. Fu, Solid State Ionics 96, 195 (1997) and "
         "K. Arbi et al., Chem. Mater. 14, 1091 (2002)",
-        note="approximate: framework coordinates are representative NASICON values and the "
-        "0.3 extra Li (36f) is omitted; refine the lattice from the data",
+        note="approximate and not verified: framework coordinates are not from a checked "
+        "refinement and give one P-O distance of 1.46 Å (expected about 1.52-1.54 Å); the 0.3 "
+        "extra Li per formula unit is omitted (its site is disputed: 18e/36f in earlier work, "
+        "6a in E. Dashjav, F. Tietz, Z. Anorg. Allg. Chem. (2014), doi:10.1002/zaac.201400195); "
+        "use for line positions and refine the lattice from the data, not for intensities",
+        verification="not verified: no published LiTi2(PO4)3 or LATP coordinate table could be "
+        "read in the review; space group, Wyckoff sites and the 12c occupancy (Ti 0.85, Al "
+        "0.15) are consistent with x = 0.3; the coordinates are known to be off (P-O 1.46 Å)",
     ),
     StructureSpec(
         "Li15Si4",
@@ -108,13 +126,18 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         "I-43d",
         {"a": 10.685},
         (
-            _s("Si", (0.4588, 0.4588, 0.4588)),
-            _s("Li", (0.375, 0, 0.25)),
-            _s("Li", (0.1194, 0.1574, 0.9606)),
+            _s("Si", (0.4588, 0.4588, 0.4588)),  # 16c
+            _s("Li", (0.375, 0, 0.25)),  # 12a
+            _s("Li", (0.1194, 0.1574, 0.9606)),  # 48e
         ),
         "M. N. Obrovac, L. Christensen, Electrochem. Solid-State Lett. 7, A93 (2004) (cell); "
         "Cu15Si4-type positions as in M. Zeilinger et al., Chem. Mater. 25, 4623 (2013)",
-        note="approximate coordinates",
+        note="approximate coordinates (not verified); Zeilinger et al. report a = 10.6322(9) Å "
+        "at 123 K for a single crystal",
+        verification="not verified: the coordinates were not compared with Zeilinger et al. "
+        "(2013); I-43d with Li on 12a (3/8, 0, 1/4) and 48e and Si on 16c gives Li60Si16 "
+        "(Z = 4) with Li-Si ≥ 2.64 Å; the room-temperature cell 10.685 Å was not re-read from "
+        "Obrovac & Christensen",
     ),
     StructureSpec(
         "LiF",
@@ -123,19 +146,26 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         {"a": 4.0270},
         (_s("Li", (0, 0, 0)), _s("F", (0.5, 0.5, 0.5))),
         "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 61 (1953)",
+        verification="not verified: a = 4.0270 Å was not compared with the NBS Circular; rock "
+        "salt (4a, 4b) has no free parameters",
     ),
     StructureSpec(
         "Li2CO3",
         "Li2CO3",
         "C2/c",
-        {"a": 8.359, "b": 4.973, "c": 6.194, "beta": 114.83},
+        {"a": 8.3593, "b": 4.9725, "c": 6.1975, "beta": 114.83},
         (
-            _s("Li", (0.1965, 0.4484, 0.8345)),
-            _s("C", (0, 0.0657, 0.25)),
-            _s("O", (0, 0.3234, 0.25)),
-            _s("O", (0.1466, -0.0636, 0.3134)),
+            _s("Li", (0.1965, 0.4484, 0.8344)),  # 8f
+            _s("C", (0, 0.0657, 0.25)),  # 4e
+            _s("O", (0, 0.3213, 0.25)),  # 4e
+            _s("O", (0.1459, -0.0635, 0.3127)),  # 8f
         ),
-        "H. Effenberger, J. Zemann, Z. Kristallogr. 150, 133 (1979) (zabuyelite)",
+        "H. Effenberger, J. Zemann, Z. Kristallogr. 150, 133 (1979) (zabuyelite); values as in "
+        "COD 9008283",
+        verification="checked against COD 9008283 (zabuyelite, C 1 2/c 1; cell and all four "
+        "sites, as reproduced in a public repository); the previous entry had c = 6.194 Å, "
+        "b = 4.973 Å and O positions off by up to 0.002; the COD header naming the paper was "
+        "not seen",
     ),
     StructureSpec(
         "Li2O",
@@ -144,22 +174,29 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         {"a": 4.6114},
         (_s("O", (0, 0, 0)), _s("Li", (0.25, 0.25, 0.25))),
         "T. W. D. Farley et al., J. Phys.: Condens. Matter 3, 4761 (1991) (293 K)",
+        verification="not verified: a = 4.6114 Å was not compared with Farley et al.; "
+        "antifluorite (O 4a, Li 8c) has no free parameters",
     ),
     StructureSpec(
         "Cu2O",
         "Cu2O",
         "Pn-3m",
         {"a": 4.2685},
-        (_s("O", (0, 0, 0)), _s("Cu", (0.25, 0.25, 0.25))),
+        (_s("O", (0, 0, 0)), _s("Cu", (0.25, 0.25, 0.25))),  # 2a, 4b (origin choice 1)
         "R. Restori, D. Schwarzenbach, Acta Cryst. B42, 201 (1986)",
+        verification="partly checked: a = 4.2685 Å agrees with the AMCSD cuprite cell quoted "
+        "in a secondary source; origin choice 1 puts O on 2a and Cu on 4b (Cu4O2, Cu-O "
+        "1.848 Å); no free parameters",
     ),
     StructureSpec(
         "graphite",
         "C",
         "P6_3/mmc",
         {"a": 2.464, "c": 6.711},
-        (_s("C", (0, 0, 0.25)), _s("C", (1 / 3, 2 / 3, 0.25))),
+        (_s("C", (0, 0, 0.25)), _s("C", (1 / 3, 2 / 3, 0.25))),  # 2b, 2c
         "P. Trucano, R. Chen, Nature 258, 136 (1975) (hexagonal 2H graphite)",
+        verification="not verified: a, c were not compared with Trucano & Chen; C on 2b and "
+        "2c has no free parameters (C-C 1.423 Å)",
     ),
     StructureSpec(
         "LiFePO4",
@@ -175,6 +212,8 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
             _s("O", (0.1656, 0.0465, 0.2848)),
         ),
         "V. A. Streltsov et al., Acta Cryst. B49, 147 (1993) (triphylite)",
+        verification="not verified: not compared with Streltsov et al.; bond lengths are "
+        "plausible (P-O 1.52-1.56 Å, Fe-O 2.06-2.25 Å, Li-O 2.09-2.19 Å)",
     ),
     StructureSpec(
         "AlPO4",
@@ -188,6 +227,8 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
             _s("O", (0.4157, 0.2576, 0.8837)),
         ),
         "N. Thong, D. Schwarzenbach, Acta Cryst. A35, 658 (1979) (berlinite)",
+        verification="not verified: not compared with Thong & Schwarzenbach; bond lengths are "
+        "plausible (Al-O 1.73-1.74 Å, P-O 1.52 Å)",
     ),
     StructureSpec(
         "TiO2-rutile",
@@ -196,14 +237,19 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         {"a": 4.5937, "c": 2.9587},
         (_s("Ti", (0, 0, 0)), _s("O", (0.30478, 0.30478, 0))),
         "J. K. Burdett et al., J. Am. Chem. Soc. 109, 3639 (1987)",
+        verification="not verified: not compared with Burdett et al.; Ti-O 1.949 and 1.980 Å "
+        "are plausible",
     ),
     StructureSpec(
         "TiO2-anatase",
         "TiO2",
         "I4_1/amd",
         {"a": 3.7842, "c": 9.5146},
-        (_s("Ti", (0, 0, 0)), _s("O", (0, 0, 0.20806))),
+        (_s("Ti", (0, 0, 0)), _s("O", (0, 0, 0.20806))),  # origin choice 1: 4a, 8e
         "J. K. Burdett et al., J. Am. Chem. Soc. 109, 3639 (1987)",
+        verification="not verified: not compared with Burdett et al.; origin choice 1 (Ti 4a "
+        "at 0,0,0; O 8e) checked (Ti4O8, Ti-O 1.934/1.980 Å); the cell is within 0.0003 Å of "
+        "the Handbook of Mineralogy synthetic-anatase cell (3.7845, 9.5143 Å)",
     ),
     # Line-position and profile standards, and the phases of the real test files.
     StructureSpec(
@@ -214,6 +260,10 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         (_s("Al", (0, 0, 0.35216)), _s("O", (0.30624, 0, 0.25))),
         "J. Lewis, D. Schwarzenbach, H. D. Flack, Acta Cryst. A38, 733 (1982)",
         group="standard",
+        verification="not verified: not compared with Lewis et al.; Al z and O x agree within "
+        "0.0001 with H. Graafsma et al., Acta Cryst. B54, 193 (1998) (0.352105, 0.30626); the "
+        "cell (4.7589, 12.991 Å) is the literature value the SRM 1976b test uses and was not "
+        "traced to Lewis et al.",
     ),
     StructureSpec(
         "LaB6",
@@ -223,6 +273,9 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         (_s("La", (0, 0, 0)), _s("B", (0.1996, 0.5, 0.5))),
         "NIST SRM 660b certificate (a = 4.15689 Å); B x from the CaB6-type structure",
         group="standard",
+        verification="not verified: the certificate was not re-read and B x = 0.1996 has no "
+        "specific published LaB6 refinement behind it (B-B 1.659 Å between and 1.766 Å "
+        "within the octahedra, both plausible)",
     ),
     StructureSpec(
         "fluorapatite",
@@ -240,6 +293,10 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         ),
         "K. Sudarsanan, P. E. Mackie, R. A. Young, Mater. Res. Bull. 7, 1331 (1972)",
         group="standard",
+        verification="not verified against Sudarsanan et al.; every coordinate agrees within "
+        "0.003 with two independent refinements of natural and REE-doped apatite (J. M. Hughes "
+        "et al., Am. Mineral. 75, 295 (1990), COD 9001262; M. E. Fleet, Y. Pan, Am. Mineral. 82, "
+        "870 (1997), AMCSD 0001934)",
     ),
     StructureSpec(
         "NaCl",
@@ -249,6 +306,8 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         (_s("Na", (0, 0, 0)), _s("Cl", (0.5, 0.5, 0.5))),
         "H. E. Swanson, R. K. Fuyat, NBS Circular 539, vol. 2, p. 41 (1953)",
         group="standard",
+        verification="not verified: a = 5.6402 Å was not compared with the NBS Circular; rock "
+        "salt has no free parameters",
     ),
     StructureSpec(
         "SiC-3C",
@@ -258,15 +317,19 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         (_s("Si", (0, 0, 0)), _s("C", (0.25, 0.25, 0.25))),
         "NBS Monograph 25, sect. 2 (1963) (β-SiC, moissanite-3C)",
         group="standard",
+        verification="not verified: a = 4.3596 Å was not traced to the cited NBS Monograph "
+        "section; zinc blende (4a, 4c) has no free parameters",
     ),
     StructureSpec(
         "Zn",
         "Zn",
         "P6_3/mmc",
         {"a": 2.6649, "c": 4.9468},
-        (_s("Zn", (1 / 3, 2 / 3, 0.25)),),
+        (_s("Zn", (1 / 3, 2 / 3, 0.25)),),  # 2c
         "H. E. Swanson, E. Tatge, NBS Circular 539, vol. 1, p. 16 (1953)",
         group="standard",
+        verification="not verified: a, c were not compared with the NBS Circular; hcp Zn on 2c "
+        "has no free parameters",
     ),
     StructureSpec(
         "ZrO2-monoclinic",
@@ -280,6 +343,9 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         ),
         "C. J. Howard, R. J. Hill, B. E. Reichert, Acta Cryst. B44, 116 (1988) (baddeleyite)",
         group="standard",
+        verification="partly checked: the cell equals the baddeleyite cell quoted in secondary "
+        "mineral references (5.1505, 5.2116, 5.3173 Å, 99.23°); the coordinates were not "
+        "compared with Howard et al. (Zr-O 2.05-2.27 Å, plausible)",
     ),
 )
 
@@ -339,7 +405,9 @@ def write_reference_cifs(
             text = str(CifWriter(s, symprec=0.01))
         header = (
             f"# charact reference phase {spec.name} ({spec.formula}, {spec.space_group})\n"
-            f"# source: {spec.source}\n" + (f"# note: {spec.note}\n" if spec.note else "")
+            f"# source: {spec.source}\n"
+            + (f"# note: {spec.note}\n" if spec.note else "")
+            + f"# verification: {spec.verification}\n"
         )
         path.write_text(header + text, encoding="utf-8")
         written.append(path)
