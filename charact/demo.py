@@ -43,6 +43,18 @@ AREA_CM2 = 1.13
 #: 0.5 A/g, initial Coulombic efficiency 83.2 %, 53 % retention after 500 cycles.
 FIRST_DELITHIATION_MAH_G = 2137.0
 INITIAL_CE = 0.832
+#: Analysis settings the demo project declares in its charact.toml, as a lab would.
+_DEMO_SETTINGS = """
+# Settings of this example project (see docs/user-guide.md, "Analyze and compare").
+[xps]
+etch_rate = 0.1667   # nm/s: Ar+ etch rate calibrated on a reference film
+
+[xps.components]   # the components the SEI is expected to hold, per region
+C1s = ["C-C", "C-O", "O-C=O", "CO3"]
+F1s = ["LiF"]
+Li1s = ["LiF-Li", "Li2CO3-Li", "Li2O"]
+"""
+
 #: Equivalent circuit of the cycled electrodes' impedance: R_SEI (fast arc) and R_ct.
 EIS_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 
@@ -117,6 +129,7 @@ def make_demo_project(
     init_project(path, name="charact-demo")
     config = path / CONFIG_NAME
     text = config.read_text(encoding="utf-8").replace('"~$*",', '"~$*", "truth/**",')
+    text += _DEMO_SETTINGS
     with atomic_write(config) as fh:
         fh.write(text)
 

@@ -283,7 +283,7 @@ def demo(
     ),
     seed: int = typer.Option(0, help="Seed of the generated noise."),
 ) -> None:
-    """Write an example project with known ground truth, ingest it and show what was found."""
+    """Write an example project with known ground truth, then ingest, analyse and compare it."""
     from ..demo import make_demo_project
     from ..samples import Catalog
 
@@ -298,10 +298,129 @@ def demo(
 
     print_ingest_report(report, cat.project)
     samples_list(project=made.root, as_json=False)
-    console.print(
-        f"Ground truth of every generated number: {made.root / 'truth' / 'ground_truth.json'}"
+    analyze(directory=made.root, force=False, as_json=False)
+    compare(
+        ["MSiC-P01", "MSiC-C100", "MSiC-C500"],
+        project=made.root,
+        json_path=made.root / "compare.json",
     )
-    console.print(f"Next: `charact samples show MSiC-P01 -p {made.root}`")
+    truth = made.root / "truth" / "ground_truth.json"
+    console.print(f"Ground truth of every generated number: {truth}", highlight=False)
+    console.print(
+        f"Next: `charact compare MSiC-P01 MSiC-C500 -p {made.root}`, "
+        f"`charact samples show MSiC-P01 -p {made.root}`",
+        highlight=False,
+    )
+
+
+@app.command()
+def analyze(
+    directory: Path | None = typer.Argument(None, help="Project folder (default: nearest)."),
+    force: bool = typer.Option(False, "--force", help="Recompute results that are up to date."),
+    as_json: bool = typer.Option(False, "--json", help="Print the analyze report as JSON."),
+) -> None:
+    """Ingest, then run every technique's standard analysis on every measurement.
+
+    Settings come from the technique tables of charact.toml (xrd, raman, xps, sem, echem)
+    and the sample manifest (mass_mg, area_cm2). Results unchanged since the last run are
+    skipped; a file that fails is reported with its reason and the others still finish.
+    """
+    from ..samples.analyze import analyze_project
+
+    cat = _catalog(directory)
+    with cat, progress_bar("Analysing", enabled=not as_json) as update:
+        report = analyze_project(cat, force=force, progress=update)
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        console.print(
+            f"Analysed {cat.project.name}: {len(report.analysed)} analysed, "
+            f"{len(report.skipped)} skipped (unchanged), {len(report.failed)} failed "
+            f"({report.seconds:.1f} s).",
+            highlight=False,
+        )
+        for item in report.analysed:
+            notes = f"  ({len(item['warnings'])} note(s))" if item.get("warnings") else ""
+            console.print(
+                f"  {item['analysis']:<18} {escape(item['path'])}{notes}", highlight=False
+            )
+        if report.analysed:
+            console.print(f"Results: {cat.project.state_dir / 'results'}", highlight=False)
+        for path in report.missing:
+            err_console.print(
+                f"[yellow]missing:[/yellow] {escape(path)} is catalogued but gone; "
+                "its stored results are kept",
+                highlight=False,
+            )
+        for path, reason in report.failed:
+            reason = reason.removeprefix(f"{path}: ")
+            err_console.print(
+                f"[red]failed:[/red] {escape(path)}: {escape(reason)}", highlight=False
+            )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _pm_cell(v: dict[str, Any] | None) -> str:
+    if v is None:
+        return ""
+    x = v.get("value")
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if x is None:
+        return "-"
+    if isinstance(x, int | float):
+        e = v.get("stderr")
+        text = f"{x:.4g}" + (f" ± {e:.2g}" if e is not None else "")
+        return text + (f" (n={v['n']})" if v.get("n") else "")
+    return escape(str(x))
+
+
+@app.command()
+def compare(
+    sample_ids: list[str] = typer.Argument(
+        ..., help="Two or more sample IDs; the first is the reference."
+    ),
+    project: Path | None = ProjectOpt,
+    json_path: Path | None = typer.Option(None, "--json", help="Write the comparison (JSON)."),
+) -> None:
+    """Compare samples side by side, technique by technique, from the stored results."""
+    from rich.table import Table
+
+    from ..core.store import save_json
+    from ..samples.analyze import compare_samples
+
+    with _catalog(project) as cat:
+        doc = compare_samples(cat, sample_ids)
+    ids = doc["samples"]
+    for tech, section in doc["techniques"].items():
+        table = Table(title=tech, title_justify="left")
+        table.add_column("quantity")
+        table.add_column("unit")
+        for sid in ids:
+            table.add_column(sid, justify="right")
+        for sid in ids[1:]:
+            table.add_column(f"Δ {sid}", justify="right")
+        for row in section["rows"]:
+            table.add_row(
+                row["quantity"],
+                row["unit"],
+                *[_pm_cell(row["values"].get(sid)) for sid in ids],
+                *[_pm_cell(row["differences"].get(sid)) for sid in ids[1:]],
+            )
+        console.print(table)
+    for text in doc["statements"]:
+        console.print(f"• {escape(text)}", highlight=False)
+    for sid, techs in doc["no_results"].items():
+        console.print(f"{sid}: no results for {', '.join(techs)}", highlight=False)
+    if not doc["techniques"]:
+        err_console.print(
+            "[yellow]note:[/yellow] no stored results for these samples: run `charact analyze`",
+            highlight=False,
+        )
+    if json_path is not None:
+        save_json(doc, json_path)
+        console.print(f"wrote {json_path}")
 
 
 def _add_technique_apps() -> None:
