@@ -199,6 +199,7 @@ def fit_depth_profile(
     share_positions: bool = True,
     share_fwhm: bool = True,
     monte_carlo: int = 0,
+    stoichiometry: bool = True,
     constraints: Mapping[str, Mapping[str, float | str]] | None = None,
 ) -> DepthProfileResult:
     """Fit and quantify a depth profile (see the module docstring for the procedure).
@@ -217,6 +218,10 @@ def fit_depth_profile(
         Etch rate; without it depths are NaN and only etch times are reported.
     rsf, imfp_exponent, transmission_exponent, monte_carlo
         As in :func:`charact.xps.quantify.quantify_level`.
+    stoichiometry
+        Reconcile species that appear in two regions with their formulas (default on; see
+        :func:`charact.xps.quantify.quantify_level`): LiF's atoms come mostly from the
+        precise F 1s peak rather than the overlapped LiF-Li/Li2CO3-Li split of the weak Li 1s.
     constraints
         ``{region: {"C-O.fwhm": "C-C.fwhm", ...}}``, see
         :func:`charact.xps.fit.fit_region_levels`.
@@ -289,6 +294,7 @@ def fit_depth_profile(
                 imfp_exponent=imfp_exponent,
                 transmission_exponent=transmission_exponent,
                 monte_carlo=monte_carlo,
+                stoichiometry=stoichiometry,
             )
         )
         flags += [f"level {lev}: {m}" for m in quants[-1].flags]

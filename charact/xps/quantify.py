@@ -19,6 +19,23 @@ state; **species %** is the share of all detected atoms that belong to component
 **Consistency**: a species fitted in two regions (LiF in F 1s and Li 1s, Li2CO3 in C 1s and
 Li 1s) must give atoms in the ratio of its formula; the measured/expected ratio is reported.
 
+**Stoichiometric reconciliation** (``stoichiometry=True``; on in
+:func:`charact.xps.depth.fit_depth_profile`): a species seen in regions of two elements is
+one amount of formula units. With the component atoms ``n_j = m_j u_s`` (``m_j`` the library's
+``atoms`` of the component, ``u_s`` the formula units of its species) and their covariance C,
+the generalized-least-squares estimate ``u = (MᵀC⁻¹M)⁻¹MᵀC⁻¹n`` is the minimum-variance
+unbiased linear combination of the regions (Aitken, Proc. R. Soc. Edinb. 55, 42 (1935)), and
+species atoms become ``u_s Σ m_j``. Why: the weak Li 1s (Scofield 0.057) holds LiF-Li (56.0 eV)
+and Li2CO3-Li (55.2 eV) overlapping, so their split is ill-determined, while F 1s LiF and the
+C 1s CO3 line are precise; raw sums carried the split's noise into LiF and Li2CO3 (several
+points on generated low-count profiles, beyond the reported error). A constraint on the Li 1s
+areas inside the joint fit would be equivalent to first order but couples the region fits;
+reconciling afterwards reuses each region's covariance. The species errors are propagated
+through the GLS map and scaled by the Birge ratio ``max(1, sqrt(χ²/dof))`` of the
+reconciliation (R. T. Birge, Phys. Rev. 40, 207 (1932); the PDG scale factor) when the regions
+disagree with the formulas beyond their covariance. Atomic % and the consistency ratios stay
+the measured, unreconciled values.
+
 Standard errors come from the covariance of the component areas of each region fit
 (:attr:`charact.xps.fit.LevelFit.area_cov`), regions taken as independent, propagated with a
 numerical Jacobian.
@@ -97,6 +114,47 @@ def _propagate(func, x: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.nda
     return y0, np.sqrt(np.clip(np.diag(J @ cov @ J.T), 0, None))
 
 
+def _reconciler(regions, index, species, atoms, cov, *, elements_of):
+    """The linear map from component atoms to species formula units, or ``None``.
+
+    Model: the atoms of component *j* (area × ``atoms`` factor) are ``m_j u_s`` with ``u_s``
+    the formula units of its species *s* and ``m_j`` the component's ``atoms`` (atoms of the
+    region's element per formula unit in that component, from the species library). With
+    ``C`` the covariance of the component atoms (fit covariance, regions independent) the
+    generalized-least-squares estimate is ``u = (MᵀC⁻¹M)⁻¹ MᵀC⁻¹ n`` =: ``G n``, the
+    minimum-variance linear unbiased combination of the regions (Aitken 1935). Returns
+    ``(G, k)`` with ``k_s`` = detected atoms per formula unit of *s* (sum of ``m_j``), or
+    ``None`` when no species spans two elements or the covariance cannot be inverted.
+    """
+    names = [regions[k].components[i].species or regions[k].components[i].name for k, i in index]
+    els: dict[str, set[str]] = {}
+    for (k, _), s in zip(index, names, strict=True):
+        els.setdefault(s, set()).add(elements_of(k))
+    if not any(len(v) > 1 for v in els.values()):
+        return None
+    m = np.array([float(regions[k].components[i].atoms) for k, i in index])
+    if not np.all(np.isfinite(cov)) or not np.all(np.isfinite(m)) or np.any(m <= 0):
+        return None
+    M = np.zeros((len(index), len(species)))
+    for j, s in enumerate(names):
+        M[j, species.index(s)] = m[j]
+    Cn = cov * np.outer(atoms, atoms)
+    d = np.diag(Cn).copy()
+    if np.any(d <= 0):
+        return None
+    # Tiny ridge so near-singular blocks (e.g. exactly correlated areas) stay invertible.
+    Cn = Cn + np.diag(1e-9 * d)
+    try:
+        W = np.linalg.inv(Cn)
+        F = M.T @ W @ M
+        G = np.linalg.solve(F, M.T @ W)
+    except np.linalg.LinAlgError:
+        return None
+    if not np.all(np.isfinite(G)):
+        return None
+    return G, M.sum(axis=0), M, W
+
+
 def quantify_level(
     regions: Mapping[str, LevelFit],
     *,
@@ -106,6 +164,7 @@ def quantify_level(
     transmission_exponent: float = 0.0,
     monte_carlo: int = 0,
     seed: int | None = 0,
+    stoichiometry: bool = False,
 ) -> LevelQuantification:
     """Atomic %, species % and consistency of one level from its region fits.
 
@@ -126,6 +185,12 @@ def quantify_level(
         first-order propagation misses.
     seed
         Seed of the Monte-Carlo draws (reproducible by default).
+    stoichiometry
+        When true, species % use the formula units of each species estimated jointly from all
+        its components by generalized least squares (see "Stoichiometric reconciliation" in
+        the module docstring): a species seen in two regions (LiF in F 1s and Li 1s) is
+        weighted towards the better-determined region. False (the default here) gives the
+        raw per-component sums; :func:`charact.xps.depth.fit_depth_profile` turns it on.
 
     Raises
     ------
@@ -199,15 +264,50 @@ def quantify_level(
             out.append(100 * n[sel].sum() / tot)
         return np.array(out)
 
+    recon = (
+        _reconciler(regions, index, species, atoms, cov, elements_of=element_of)
+        if stoichiometry
+        else None
+    )
+    stoich_note = "none (raw component sums)"
+    species_fn = spec
+    if recon is not None:
+        G, k_s, M_, W_ = recon
+
+        def species_fn(a: np.ndarray) -> np.ndarray:
+            n_s = (G @ (a * atoms)) * k_s
+            tot = n_s.sum()
+            return 100 * n_s / tot if tot > 0 else spec(a)
+
+        stoich_note = (
+            "formula units per species by generalized least squares over its components "
+            "(weights: inverse fit covariance of the atoms), species atoms = units × atoms "
+            "of the detected elements per formula unit"
+        )
+    elif stoichiometry:
+        stoich_note = "not applied (no species in two elements, or covariance unusable)"
     ap, ap_e = _propagate(atomic, areas, cov)
-    sp, sp_e = _propagate(spec, areas, cov)
+    sp, sp_e = _propagate(species_fn, areas, cov)
     method = "first-order propagation of the fit covariance"
     if monte_carlo and monte_carlo > 0 and np.all(np.isfinite(cov)):
         rng = np.random.default_rng(seed)
         draws = np.clip(rng.multivariate_normal(areas, cov, size=int(monte_carlo)), 0, None)
         ap_e = np.std([atomic(d) for d in draws], axis=0, ddof=1)
-        sp_e = np.std([spec(d) for d in draws], axis=0, ddof=1)
+        sp_e = np.std([species_fn(d) for d in draws], axis=0, ddof=1)
         method = f"Monte Carlo, {int(monte_carlo)} draws of the areas (seed {seed})"
+    birge = 1.0
+    if recon is not None:
+        # Birge ratio: when the regions disagree with the formulas by more than the fit
+        # covariance allows (chi2/dof > 1), the covariance is too small; widen the species
+        # errors by sqrt(chi2/dof) (Birge 1932; the PDG scale factor).
+        n0 = areas * atoms
+        r = n0 - M_ @ (G @ n0)
+        dof = M_.shape[0] - M_.shape[1]
+        if dof > 0:
+            chi2 = float(r @ W_ @ r)
+            birge = max(1.0, math.sqrt(chi2 / dof))
+        sp_e = sp_e * birge
+        stoich_note += f"; Birge scale factor on the species errors {birge:.2f}"
     # Consistency: species seen in two regions of different elements.
     consistency: dict[str, dict[str, Any]] = {}
     flags: list[str] = []
@@ -262,6 +362,7 @@ def quantify_level(
             "transmission_exponent": transmission_exponent,
             "formula": "n = A / (RSF * E_K**imfp_exponent * E_K**-transmission_exponent)",
             "uncertainty": method,
+            "stoichiometry": stoich_note,
         },
         flags=flags,
     )
