@@ -2,55 +2,20 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-import xarray as xr
 
 from charact.core.errors import InputError
-from charact.xps.fit import ComponentFit, LevelFit
 from charact.xps.models import load_rsf
 from charact.xps.quantify import element_of, quantify_level
-
-
-def _level(comps):
-    cfs = [
-        ComponentFit(
-            name=n,
-            species=s,
-            formula=f,
-            atoms=a,
-            be=be,
-            be_stderr=0.01,
-            fwhm=1.0,
-            fwhm_stderr=0.01,
-            area=area,
-            area_stderr=err,
-            fraction=math.nan,
-            fraction_stderr=math.nan,
-            lineshape="gl",
-        )
-        for n, s, f, a, be, area, err in comps
-    ]
-    return LevelFit(
-        level=0,
-        etch_time_s=0.0,
-        charge_shift_eV=0.0,
-        charge_shift_stderr=0.0,
-        components=cfs,
-        redchi=1.0,
-        r2=1.0,
-        background={},
-        curves=xr.Dataset(),
-    )
+from tests.xps._levels import make_level
 
 
 def test_atomic_percent_matches_hand_calculation():
     # Scofield (1976) Al Ka: C 1s 1.00, F 1s 4.43, Li 1s 0.057 (FIELD_NOTES).
-    c = _level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
-    f = _level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 20.0)])
-    li = _level([("LiF-Li", "LiF", "LiF", 1, 55.9, 30.0, 3.0)])
+    c = make_level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
+    f = make_level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 20.0)])
+    li = make_level([("LiF-Li", "LiF", "LiF", 1, 55.9, 30.0, 3.0)])
     q = quantify_level({"C1s": c, "F1s": f, "Li1s": li}, imfp_exponent=0.0)
     n = {"C": 1000 / 1.00, "F": 2000 / 4.43, "Li": 30 / 0.057}
     tot = sum(n.values())
@@ -63,15 +28,15 @@ def test_atomic_percent_matches_hand_calculation():
     # stderr: Li 1s dominates; relative error of Li ~10 % -> a few percent points
     assert 0 < q.atomic_percent_stderr["Li"] < 10
     assert not q.flags  # F/Li = 0.86: within 25 % of the formula's 1, not flagged
-    li_low = _level([("LiF-Li", "LiF", "LiF", 1, 55.9, 10.0, 3.0)])
+    li_low = make_level([("LiF-Li", "LiF", "LiF", 1, 55.9, 10.0, 3.0)])
     q_off = quantify_level({"C1s": c, "F1s": f, "Li1s": li_low}, imfp_exponent=0.0)
     assert any("LiF: F/Li" in m for m in q_off.flags)
     assert q.rsf == {"C1s": 1.0, "F1s": 4.43, "Li1s": 0.057}
 
 
 def test_imfp_correction_uses_kinetic_energy():
-    c = _level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
-    f = _level([("LiF", "LiF", "LiF", 1, 685.2, 4430.0, 20.0)])
+    c = make_level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
+    f = make_level([("LiF", "LiF", "LiF", 1, 685.2, 4430.0, 20.0)])
     q0 = quantify_level({"C1s": c, "F1s": f}, imfp_exponent=0.0)
     assert q0.atomic_percent["C"] == pytest.approx(50.0)
     q = quantify_level({"C1s": c, "F1s": f}, imfp_exponent=0.6)
@@ -88,7 +53,7 @@ def test_rsf_sets_and_errors(tmp_path):
     user.write_text('[mine]\nsource = "lab set"\nC1s = 1.0\nO1s = 2.42\n')
     f2, s2 = load_rsf(str(user))
     assert f2 == {"C1s": 1.0, "O1s": 2.42} and s2 == "lab set"
-    c = _level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
+    c = make_level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
     with pytest.raises(InputError, match="no sensitivity factor for region Xx1s"):
         quantify_level({"C1s": c, "Xx1s": c}, rsf={"C1s": 1.0})
     assert element_of("Si2p") == "Si"
@@ -96,13 +61,13 @@ def test_rsf_sets_and_errors(tmp_path):
 
 
 def test_monte_carlo_errors_agree_with_first_order_for_small_errors():
-    c = _level(
+    c = make_level(
         [
             ("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0),
             ("C-O", "C-O", "C", 1, 286.5, 500.0, 10.0),
         ]
     )
-    f = _level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 20.0)])
+    f = make_level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 20.0)])
     q1 = quantify_level({"C1s": c, "F1s": f})
     q2 = quantify_level({"C1s": c, "F1s": f}, monte_carlo=4000, seed=1)
     assert q2.corrections["uncertainty"].startswith("Monte Carlo")

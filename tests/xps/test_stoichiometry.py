@@ -8,16 +8,14 @@ region dominates and the reported stderr covers the error.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import pytest
-import xarray as xr
 
 from charact.xps.depth import fit_depth_profile
-from charact.xps.fit import ComponentFit, LevelFit
 from charact.xps.quantify import quantify_level
 from charact.xps.synthetic import synthetic_depth_profile
+from tests.xps._levels import make_level
 
 COMPONENTS = {
     "C1s": ["C-C", "C-O", "O-C=O", "CO3"],
@@ -26,42 +24,10 @@ COMPONENTS = {
 }
 
 
-def _level(comps):
-    cfs = [
-        ComponentFit(
-            name=n,
-            species=s,
-            formula=f,
-            atoms=a,
-            be=be,
-            be_stderr=0.01,
-            fwhm=1.0,
-            fwhm_stderr=0.01,
-            area=area,
-            area_stderr=err,
-            fraction=math.nan,
-            fraction_stderr=math.nan,
-            lineshape="gl",
-        )
-        for n, s, f, a, be, area, err in comps
-    ]
-    return LevelFit(
-        level=0,
-        etch_time_s=0.0,
-        charge_shift_eV=0.0,
-        charge_shift_stderr=0.0,
-        components=cfs,
-        redchi=1.0,
-        r2=1.0,
-        background={},
-        curves=xr.Dataset(),
-    )
-
-
 def test_precise_region_dominates_and_raw_is_unchanged():
-    c = _level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
-    f = _level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 2.0)])  # 0.1 %
-    li = _level([("LiF-Li", "LiF", "LiF", 1, 55.9, 20.0, 5.0)])  # 25 %, low vs F
+    c = make_level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
+    f = make_level([("LiF", "LiF", "LiF", 1, 685.2, 2000.0, 2.0)])  # 0.1 %
+    li = make_level([("LiF-Li", "LiF", "LiF", 1, 55.9, 20.0, 5.0)])  # 25 %, low vs F
     regs = {"C1s": c, "F1s": f, "Li1s": li}
     raw = quantify_level(regs, imfp_exponent=0.0)
     rec = quantify_level(regs, imfp_exponent=0.0, stoichiometry=True)
