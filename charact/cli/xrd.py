@@ -224,6 +224,14 @@ FilesArg = typer.Argument(
 )
 
 
+def _report(results: list[Any], json_path: Path | None, plot: Path | None, as_json: bool) -> None:
+    """Print each result (unless JSON goes to stdout) and write the requested outputs."""
+    if not as_json:
+        for r in results:
+            _print_result(r)
+    _outputs(results, json_path, plot, as_json)
+
+
 @app.command()
 def identify(
     files: list[Path] = FilesArg,
@@ -248,24 +256,25 @@ def identify(
     as_json: bool = typer.Option(False, "--print-json", help="Print the document on stdout."),
 ) -> None:
     """Identify phases, index every peak (hkl), refine lattices and sizes."""
-    results = _run(
-        files,
-        phases=phases,
-        phases_dir=phases_dir,
-        standard=standard,
-        correction=correction,
-        wavelength=wavelength,
-        instrument=instrument,
-        prm=prm,
-        profile=profile,
-        radius=radius,
-        sample=sample,
-        force=False,
+    _report(
+        _run(
+            files,
+            phases=phases,
+            phases_dir=phases_dir,
+            standard=standard,
+            correction=correction,
+            wavelength=wavelength,
+            instrument=instrument,
+            prm=prm,
+            profile=profile,
+            radius=radius,
+            sample=sample,
+            force=False,
+        ),
+        json_path,
+        plot,
+        as_json,
     )
-    if not as_json:
-        for r in results:
-            _print_result(r)
-    _outputs(results, json_path, plot, as_json)
 
 
 @app.command()
@@ -286,24 +295,25 @@ def refine(
     as_json: bool = typer.Option(False, "--print-json", help="Print the document on stdout."),
 ) -> None:
     """Refine the lattices of named phases (least squares on indexed peaks, with errors)."""
-    results = _run(
-        files,
-        phases=phases,
-        phases_dir=phases_dir,
-        standard=standard,
-        correction=correction,
-        wavelength=wavelength,
-        instrument=instrument,
-        prm=prm,
-        profile=profile,
-        radius=radius,
-        sample=sample,
-        force=True,
+    _report(
+        _run(
+            files,
+            phases=phases,
+            phases_dir=phases_dir,
+            standard=standard,
+            correction=correction,
+            wavelength=wavelength,
+            instrument=instrument,
+            prm=prm,
+            profile=profile,
+            radius=radius,
+            sample=sample,
+            force=True,
+        ),
+        json_path,
+        plot,
+        as_json,
     )
-    if not as_json:
-        for r in results:
-            _print_result(r)
-    _outputs(results, json_path, plot, as_json)
 
 
 @app.command()
