@@ -388,7 +388,7 @@ def compare(
     from rich.table import Table
 
     from ..core.store import save_json
-    from ..samples.analyze import compare_samples
+    from ..samples.compare import compare_samples
 
     with _catalog(project) as cat:
         doc = compare_samples(cat, sample_ids)

@@ -16,9 +16,11 @@ technique packages (never the other way round).
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,11 +34,13 @@ from .catalog import Catalog
 __all__ = [
     "ANALYSES",
     "DEFAULT_EIS_CIRCUIT",
+    "GROUP_ANALYSES",
     "AnalyzeReport",
     "analysis_settings",
+    "analyze_group",
     "analyze_measurement",
     "analyze_project",
-    "compare_samples",
+    "file_temperature_C",
 ]
 
 #: Equivalent circuit fitted to impedance spectra when ``[echem] circuit`` is not set: a series
@@ -49,8 +53,17 @@ ANALYSES: dict[str, tuple[str, ...]] = {
     "raman": ("raman.fit", "raman.map"),
     "xps": ("xps.depth_profile",),
     "sem": ("sem.size",),
-    "echem": ("echem.cycling", "echem.eis"),
+    "echem": (
+        "echem.cycling",
+        "echem.eis",
+        "echem.cv",
+        "echem.symmetric",
+        "echem.conductivity",
+    ),
 }
+
+#: Analyses that take every matching file of a sample together (one result, several inputs).
+GROUP_ANALYSES = frozenset({"echem.conductivity"})
 
 #: Keys of each ``[technique]`` table of charact.toml that the analyses understand.
 _KNOWN_SETTINGS: dict[str, frozenset[str]] = {
@@ -120,12 +133,20 @@ _KNOWN_SETTINGS: dict[str, frozenset[str]] = {
             "area_cm2",
             "circuit",
             "arc_labels",
+            "cell",
+            "thickness_um",
+            "temperature_C",
+            "arrhenius_form",
+            "short_fraction",
+            "drt",
         }
     ),
 }
 
-#: Manifest columns that the cycling analysis takes from the sample (they win over [echem]).
-_SAMPLE_COLUMNS = ("mass_mg", "area_cm2")
+#: Manifest columns that echem analyses take from the sample (they win over [echem]):
+#: ``mass_mg`` and ``area_cm2`` for cycling, ``thickness_um`` and ``area_cm2`` for the
+#: conductivity of a film between blocking electrodes.
+_SAMPLE_COLUMNS = ("mass_mg", "area_cm2", "thickness_um")
 
 Progress = Callable[[int, int, str], None]
 
@@ -165,13 +186,21 @@ def _config_path(catalog: Catalog) -> Path:
     return catalog.project.root / CONFIG_NAME
 
 
-def _technique_settings(catalog: Catalog, technique: str) -> dict[str, Any]:
-    table = dict(catalog.project.config.techniques.get(technique, {}))
+def _technique_settings(
+    catalog: Catalog, technique: str, sample_id: str | None = None
+) -> dict[str, Any]:
+    """The ``[technique]`` table with the sample's ``[samples."ID".technique]`` over it."""
+    table = catalog.project.config.settings(technique, sample_id)
     known = _KNOWN_SETTINGS.get(technique, frozenset())
     unknown = sorted(set(table) - known)
     if unknown:
+        where = (
+            f'[samples."{sample_id}".{technique}] or [{technique}]'
+            if sample_id
+            else (f"[{technique}]")
+        )
         raise InputError(
-            f"[{technique}] has unknown setting(s) {', '.join(unknown)}; "
+            f"{where} has unknown setting(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(known))}",
             path=_config_path(catalog),
         )
@@ -206,7 +235,7 @@ def analysis_settings(
         settings part of the result key.
     """
     settings: dict[str, Any] = {"analysis": analysis, **dict(technique_settings)}
-    if analysis == "echem.cycling":
+    if analysis in ("echem.cycling", "echem.conductivity"):
         cols = sample_columns or {}
         for key in _SAMPLE_COLUMNS:
             value = cols.get(key, settings.get(key))
@@ -320,15 +349,17 @@ def _run_cycling(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
 
 @dataclass
 class _EISResult:
-    """Kramers-Kronig check and circuit fit of one spectrum, as one document."""
+    """Kramers-Kronig check, circuit fit and DRT of one spectrum, as one document."""
 
     kk: Any
     fit: Any
     imag_sign_source: str
+    drt: Any = None
+    drt_error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = self.fit.to_dict()
-        return {
+        out = {
             "analysis": "echem.eis",
             "imag_sign_source": self.imag_sign_source,
             "kk": self.kk.to_dict(),
@@ -336,6 +367,10 @@ class _EISResult:
             "statistics": d["statistics"],
             "flags": d["flags"],
         }
+        out["drt"] = self.drt.to_dict() if self.drt is not None else None
+        if self.drt_error:
+            out["flags"] = [*out["flags"], f"DRT not computed: {self.drt_error}"]
+        return out
 
 
 def _run_eis(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
@@ -346,7 +381,93 @@ def _run_eis(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
     kk = check_kramers_kronig((f, z))
     labels = s.get("arc_labels")
     fit = fit_circuit((f, z), s.get("circuit", DEFAULT_EIS_CIRCUIT), arc_labels=labels)
-    return _EISResult(kk=kk, fit=fit, imag_sign_source=str(obj.attrs.get("imag_sign_source", "")))
+    out = _EISResult(kk=kk, fit=fit, imag_sign_source=str(obj.attrs.get("imag_sign_source", "")))
+    if s.get("drt", True):
+        from ..echem.drt import fit_drt
+
+        try:
+            out.drt = fit_drt((f, z))
+        except CharactError as exc:  # the circuit fit stands on its own
+            out.drt_error = str(exc)
+    return out
+
+
+def _run_cv(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
+    from ..echem.cv import find_cv_peaks
+
+    return find_cv_peaks(obj)
+
+
+def _run_symmetric(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
+    from ..echem.symmetric import quantify_symmetric_cell
+
+    return quantify_symmetric_cell(obj, short_fraction=float(s.get("short_fraction", 0.5)))
+
+
+_TEMPERATURE_TOKEN = re.compile(
+    r"(?<![0-9A-Za-z.])(-?\d+(?:\.\d+)?)\s*(?:°\s*C|deg\s*C|degC|C)(?![A-Za-z0-9])"
+)
+
+
+def file_temperature_C(obj: Any, path: str | Path) -> float | None:
+    """The temperature of an impedance measurement, in °C, or ``None`` when unknown.
+
+    Taken from the data's attributes (``temperature_C``, ``temperature_celsius`` or
+    ``temperature_K``) when the file says, otherwise from a token of the file name such as
+    ``_30C`` or ``_30degC`` (the way labs name a temperature series).
+    """
+    attrs = getattr(obj, "attrs", {}) or {}
+    for key in ("temperature_C", "temperature_celsius"):
+        v = attrs.get(key)
+        if isinstance(v, int | float) and math.isfinite(v):
+            return float(v)
+    v = attrs.get("temperature_K")
+    if isinstance(v, int | float) and math.isfinite(v):
+        return float(v) - 273.15
+    hits = _TEMPERATURE_TOKEN.findall(Path(path).stem.replace("_", " "))
+    return float(hits[-1]) if hits else None
+
+
+@dataclass
+class _ConductivityGroup:
+    """Conductivity of a film from several spectra (one result document)."""
+
+    result: Any
+    files: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.result.to_dict()
+        d["source_files"] = list(self.files)
+        return d
+
+
+def _run_conductivity(
+    objs: Sequence[Any], s: Mapping[str, Any], root: Path, paths: Sequence[str]
+) -> Any:
+    from ..echem.conductivity import quantify_conductivity
+
+    missing = [k for k in ("thickness_um", "area_cm2") if s.get(k) in (None, "")]
+    if missing:
+        raise InputError(
+            f"conductivity needs {' and '.join(missing)} (a manifest column or [echem] setting)"
+        )
+    temps: list[float] | None = []
+    fixed = s.get("temperature_C")
+    for obj, rel in zip(objs, paths, strict=True):
+        t = float(fixed) if fixed is not None and len(objs) == 1 else file_temperature_C(obj, rel)
+        if t is None:
+            temps = None
+            break
+        temps.append(t)
+    order = sorted(range(len(objs)), key=lambda k: temps[k] if temps else k)
+    result = quantify_conductivity(
+        [objs[k] for k in order],
+        thickness_um=float(s["thickness_um"]),
+        area_cm2=float(s["area_cm2"]),
+        temperatures_C=[temps[k] for k in order] if temps else None,
+        form=str(s.get("arrhenius_form", "sigma")),
+    )
+    return _ConductivityGroup(result=result, files=[paths[k] for k in order])
 
 
 _RUNNERS: dict[str, Callable[[Any, Mapping[str, Any], Path], Any]] = {
@@ -357,20 +478,34 @@ _RUNNERS: dict[str, Callable[[Any, Mapping[str, Any], Path], Any]] = {
     "sem.size": _run_sem,
     "echem.cycling": _run_cycling,
     "echem.eis": _run_eis,
+    "echem.cv": _run_cv,
+    "echem.symmetric": _run_symmetric,
 }
 
 
-def _echem_kind(obj: Any, path: str) -> str:
-    """``echem.eis`` for impedance data, ``echem.cycling`` for cycling records."""
+def _echem_kind(obj: Any, path: str, settings: Mapping[str, Any] | None = None) -> str:
+    """Which echem analysis a file gets, from its data and the sample's settings.
+
+    Impedance spectra of a sample with a film thickness (``thickness_um``) are conductivity
+    measurements (taken together); other spectra get a circuit fit. Cyclic voltammograms get
+    peak finding; cycling records get the cycling summary, or the symmetric-cell analysis
+    when the sample's ``cell`` setting is ``"symmetric"``.
+    """
+    s = settings or {}
     names = set(getattr(obj, "data_vars", {}))
     kind = obj.attrs.get("measurement_type")
     if kind == "eis" or (kind is None and {"z_real", "z_imag"} <= names):
-        return "echem.eis"
+        return "echem.conductivity" if s.get("thickness_um") not in (None, "") else "echem.eis"
+    if kind == "cv":
+        return "echem.cv"
     if kind in (None, "cycling") and {"voltage_volt", "current_ampere"} <= names:
-        return "echem.cycling"
+        cell = str(s.get("cell", "half")).lower()
+        if cell not in ("half", "full", "symmetric"):
+            raise InputError(f"[echem] cell must be half, full or symmetric, got {cell!r}")
+        return "echem.symmetric" if cell == "symmetric" else "echem.cycling"
     raise InputError(
-        f"echem data of type {kind!r}: `charact analyze` handles cycling records and "
-        "impedance spectra so far (use the `charact echem` commands for the others)",
+        f"echem data of type {kind!r}: `charact analyze` handles cycling, CV, impedance and "
+        "symmetric-cell records (use the `charact echem` commands for the others)",
         path=path,
     )
 
@@ -383,12 +518,64 @@ def _naming(exc: CharactError, rel: str) -> CharactError:
         return CharactError(f"{rel}: {exc}")
 
 
+def _check_known(technique: str, technique_settings: Mapping[str, Any] | None) -> None:
+    if technique not in ANALYSES:
+        raise InputError(f"no default analysis for technique {technique!r}")
+    unknown = sorted(set(technique_settings or {}) - _KNOWN_SETTINGS[technique])
+    if unknown:
+        raise InputError(
+            f"unknown {technique} setting(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(_KNOWN_SETTINGS[technique]))}"
+        )
+
+
+def _read(measurement: Mapping[str, Any], root: Path, settings: Mapping[str, Any]) -> Any:
+    read_opts: dict[str, Any] = {}
+    if measurement["technique"] == "sem" and "pixel_size" in settings:
+        read_opts["pixel_size"] = settings["pixel_size"]
+    return read(
+        root / measurement["path"],
+        format=measurement.get("reader") or None,
+        sample_id=measurement.get("sample_id") or "",
+        **read_opts,
+    )
+
+
+def _finish(
+    doc: dict[str, Any],
+    analysis: str,
+    settings: Mapping[str, Any],
+    measurement: Mapping[str, Any],
+    caught: Sequence[warnings.WarningMessage],
+) -> dict[str, Any]:
+    doc["warnings"] = list(dict.fromkeys(str(w.message) for w in caught))
+    doc.setdefault("analysis", analysis)
+    doc["sample_id"] = measurement.get("sample_id") or ""
+    doc["measurement_id"] = measurement.get("measurement_id", "")
+    doc["source_file"] = measurement["path"]
+    doc["source_sha256"] = measurement.get("sha256", "")
+    doc["analyze_settings"] = dict(settings)
+    return doc
+
+
+def _draw(analysis: str, obj: Any, result: Any, figure: Path, doc: dict[str, Any]) -> None:
+    """Save the analysis figure; a drawing failure is noted, never fatal to the result."""
+    from .figures import result_figure
+
+    try:
+        result_figure(analysis, obj, result, figure)
+        doc["figure"] = figure.name
+    except Exception as exc:  # a figure must not lose a computed result
+        doc["warnings"].append(f"figure not drawn ({type(exc).__name__}: {exc})")
+
+
 def analyze_measurement(
     measurement: Mapping[str, Any],
     *,
     root: str | Path,
     technique_settings: Mapping[str, Any] | None = None,
     sample_columns: Mapping[str, Any] | None = None,
+    figure: str | Path | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Run the default analysis of one catalogued measurement.
 
@@ -400,9 +587,12 @@ def analyze_measurement(
     root
         The project folder the measurement's path is relative to.
     technique_settings
-        The ``[technique]`` table of charact.toml.
+        The ``[technique]`` table of charact.toml (with the sample's overrides applied).
     sample_columns
-        The sample's manifest columns (``mass_mg``, ``area_cm2`` …).
+        The sample's manifest columns (``mass_mg``, ``area_cm2``, ``thickness_um`` …).
+    figure
+        Save the analysis figure there (``.png`` or ``.svg``); its name is recorded in the
+        document as ``figure``.
 
     Returns
     -------
@@ -412,52 +602,103 @@ def analyze_measurement(
     Raises
     ------
     CharactError
-        The file cannot be read or the analysis fails; the message names the file.
+        The file cannot be read or the analysis fails; the message names the file. An
+        impedance spectrum of a film with a thickness is a conductivity measurement: run it
+        with :func:`analyze_group`.
     """
     technique = measurement["technique"]
-    if technique not in ANALYSES:
-        raise InputError(f"no default analysis for technique {technique!r}")
-    unknown = sorted(set(technique_settings or {}) - _KNOWN_SETTINGS[technique])
-    if unknown:
-        raise InputError(
-            f"unknown {technique} setting(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(_KNOWN_SETTINGS[technique]))}"
-        )
-    path = Path(root) / measurement["path"]
-    read_opts: dict[str, Any] = {}
-    if technique == "sem" and technique_settings and "pixel_size" in technique_settings:
-        read_opts["pixel_size"] = technique_settings["pixel_size"]
+    _check_known(technique, technique_settings)
+    root = Path(root)
+    path = root / measurement["path"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", RuntimeWarning)  # numerics noise, as in the quick looks
-        obj = read(
-            path,
-            format=measurement.get("reader") or None,
-            sample_id=measurement.get("sample_id") or "",
-            **read_opts,
-        )
+        obj = _read(measurement, root, technique_settings or {})
+        merged = dict(technique_settings or {})
+        for key in _SAMPLE_COLUMNS:
+            if (sample_columns or {}).get(key) not in (None, ""):
+                merged[key] = sample_columns[key]  # type: ignore[index]
         if technique == "echem":
-            analysis = _echem_kind(obj, str(path))
+            analysis = _echem_kind(obj, str(path), merged)
         elif technique == "raman" and obj.ndim == 3:
             analysis = "raman.map"
         else:
             analysis = ANALYSES[technique][0]
+        if analysis in GROUP_ANALYSES:
+            return analyze_group(
+                [measurement],
+                root=root,
+                technique_settings=technique_settings,
+                sample_columns=sample_columns,
+                figure=figure,
+                data=[obj],
+            )
         settings = analysis_settings(analysis, technique_settings or {}, sample_columns)
         try:
-            result = _RUNNERS[analysis](obj, settings, Path(root))
+            result = _RUNNERS[analysis](obj, settings, root)
         except CharactError as exc:
             if path.name in str(exc):
                 raise
             raise _naming(exc, measurement["path"]) from None
-    doc = result.to_dict()
-    notes = [str(w.message) for w in caught]
-    doc["warnings"] = list(dict.fromkeys(notes))
-    doc.setdefault("analysis", analysis)
-    doc["sample_id"] = measurement.get("sample_id") or ""
-    doc["measurement_id"] = measurement.get("measurement_id", "")
-    doc["source_file"] = measurement["path"]
-    doc["source_sha256"] = measurement.get("sha256", "")
-    doc["analyze_settings"] = settings
+        doc = _finish(result.to_dict(), analysis, settings, measurement, caught)
+        if figure is not None:
+            _draw(analysis, obj, result, Path(figure), doc)
+    return analysis, settings, doc
+
+
+def analyze_group(
+    measurements: Sequence[Mapping[str, Any]],
+    *,
+    root: str | Path,
+    technique_settings: Mapping[str, Any] | None = None,
+    sample_columns: Mapping[str, Any] | None = None,
+    figure: str | Path | None = None,
+    data: Sequence[Any] | None = None,
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Run an analysis that takes several files of one sample together.
+
+    So far: the ionic conductivity of a film between blocking electrodes from its impedance
+    spectra, σ = L/(R_b·S) per spectrum, and the Arrhenius fit when every file has a
+    temperature (:func:`file_temperature_C`).
+
+    Parameters
+    ----------
+    measurements
+        Catalogue rows of the same sample and technique.
+    root, technique_settings, sample_columns, figure
+        As for :func:`analyze_measurement`.
+    data
+        The files already read (same order), to avoid reading them twice.
+
+    Returns
+    -------
+    analysis, settings, document
+        ``"echem.conductivity"``, the settings that key it and the result document, whose
+        ``source_files`` lists the inputs in temperature order.
+    """
+    if not measurements:
+        raise InputError("no measurements to analyse together")
+    technique = measurements[0]["technique"]
+    _check_known(technique, technique_settings)
+    root = Path(root)
+    analysis = "echem.conductivity"
+    settings = analysis_settings(analysis, technique_settings or {}, sample_columns)
+    paths = [m["path"] for m in measurements]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        objs = list(data) if data is not None else [_read(m, root, settings) for m in measurements]
+        try:
+            result = _run_conductivity(objs, settings, root, paths)
+        except CharactError as exc:
+            raise _naming(exc, ", ".join(paths)) from None
+        first = dict(measurements[0])
+        first["path"] = paths[0]
+        doc = _finish(result.to_dict(), analysis, settings, first, caught)
+        doc["source_sha256"] = sorted(m.get("sha256", "") for m in measurements)
+        doc["measurement_id"] = [m.get("measurement_id", "") for m in measurements]
+        if figure is not None:
+            _draw(analysis, objs[0], result.result, Path(figure), doc)
     return analysis, settings, doc
 
 
@@ -533,7 +774,24 @@ def _summary(analysis: str, doc: Mapping[str, Any]) -> dict[str, Any]:
         for arc in _arcs_by_tau(doc):
             out[f"{arc['resistor']}_ohm"] = arc.get("R_ohm")
             out[f"{arc['resistor']}_stderr"] = arc.get("R_stderr")
+        drt = doc.get("drt") or {}
+        out["drt_tau_s"] = [p.get("tau_s") for p in drt.get("peaks", [])]
         return out
+    if analysis == "echem.conductivity":
+        arr = doc.get("arrhenius") or {}
+        return {
+            "sigma_S_cm": [p.get("sigma_S_cm") for p in doc.get("points", [])],
+            "T_K": [p.get("T_K") for p in doc.get("points", [])],
+            "Ea_eV": arr.get("Ea_eV"),
+            "Ea_stderr": arr.get("Ea_stderr"),
+        }
+    if analysis == "echem.cv":
+        return {"cycles": len(doc.get("cycles", []))}
+    if analysis == "echem.symmetric":
+        return {
+            "growth_mV_per_h": doc.get("growth_mV_per_h"),
+            "soft_short_at_h": doc.get("soft_short_at_h"),
+        }
     return {}
 
 
@@ -563,7 +821,151 @@ def _candidate_keys(
     return [
         (name, settings_hash(analysis_settings(name, tech_settings, columns)), (m["sha256"],))
         for name in ANALYSES.get(m["technique"], ())
+        if name not in GROUP_ANALYSES
     ]
+
+
+def _group_key(
+    ms: Sequence[Mapping[str, Any]], tech_settings: Mapping[str, Any], columns: Mapping[str, Any]
+) -> tuple[str, str, tuple[str, ...]]:
+    name = "echem.conductivity"
+    return (
+        name,
+        settings_hash(analysis_settings(name, tech_settings, columns)),
+        tuple(sorted(m["sha256"] for m in ms)),
+    )
+
+
+def _is_film(tech: str, settings: Mapping[str, Any], columns: Mapping[str, Any]) -> bool:
+    """A sample whose impedance spectra are conductivity measurements (it has a thickness)."""
+    return tech == "echem" and (
+        columns.get("thickness_um") not in (None, "") or settings.get("thickness_um") is not None
+    )
+
+
+def _measurement_type(m: Mapping[str, Any], root: Path) -> str | None:
+    """``eis``, ``cv``, ``cycling`` … as recorded at ingest (read again for older rows)."""
+    kind = (m.get("conditions") or {}).get("measurement_type")
+    if kind:
+        return str(kind)
+    try:
+        obj = read(root / m["path"], format=m.get("reader") or None)
+    except CharactError:
+        return None
+    return obj.attrs.get("measurement_type")
+
+
+@dataclass
+class _Job:
+    """One unit of work for a worker: a measurement, or a group of them (conductivity)."""
+
+    measurements: list[dict[str, Any]]
+    settings: dict[str, Any]
+    columns: dict[str, Any]
+    root: str
+    results_dir: str
+    group: bool = False
+    figures: bool = True
+
+    @property
+    def label(self) -> str:
+        return ", ".join(m["path"] for m in self.measurements)
+
+
+def _run_job(job: _Job) -> tuple[str, dict[str, Any], dict[str, Any], str] | tuple[str, str]:
+    """Run one job (in this process or a worker); never raises.
+
+    Returns ``(analysis, settings, doc, result_file)`` on success and ``(path, reason)`` on
+    failure. The result document and its figure are written here, atomically.
+    """
+    m0 = job.measurements[0]
+    mid = m0["measurement_id"]
+    results_dir = Path(job.results_dir)
+    fig_tmp = results_dir / f".figure-{mid}-{id(job)}.png" if job.figures else None
+    try:
+        if job.group:
+            analysis, settings, doc = analyze_group(
+                job.measurements,
+                root=job.root,
+                technique_settings=job.settings,
+                sample_columns=job.columns,
+                figure=fig_tmp,
+            )
+        else:
+            analysis, settings, doc = analyze_measurement(
+                m0,
+                root=job.root,
+                technique_settings=job.settings,
+                sample_columns=job.columns,
+                figure=fig_tmp,
+            )
+        stem = f"{analysis}-{mid}-{settings_hash(settings)}"
+        if fig_tmp is not None and fig_tmp.is_file():
+            fig_tmp.replace(results_dir / f"{stem}.png")
+            doc["figure"] = f"{stem}.png"
+        target = results_dir / f"{stem}.json"
+        save_json(doc, target)
+        return analysis, settings, doc, str(target)
+    except CharactError as exc:
+        return (job.label, str(exc))
+    except Exception as exc:  # a bug in one analysis must not stop the batch
+        return (job.label, f"{job.label}: unexpected {type(exc).__name__}: {exc} (a bug)")
+    finally:
+        if fig_tmp is not None and fig_tmp.exists():
+            fig_tmp.unlink()
+
+
+class _Serial:
+    """The executor interface, run in this process (``workers=1``)."""
+
+    def __init__(self, jobs: Sequence[_Job]) -> None:
+        self.jobs = jobs
+
+    def results(self) -> Iterator[tuple[_Job, Any]]:
+        for job in self.jobs:
+            yield job, _run_job(job)
+
+
+@contextmanager
+def _executor(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """A concurrent.futures executor: local processes, or a dask.distributed cluster."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError(
+                "a dask scheduler address needs dask.distributed: pip install 'charact[maps]'"
+            ) from None
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from None
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: workers start clean (no inherited catalogue connection or BLAS threads state).
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        yield pool
+
+
+def _parallel(jobs: Sequence[_Job], workers: int, scheduler: str | None) -> Iterator[tuple]:
+    from concurrent.futures import as_completed
+
+    with _executor(workers, scheduler) as pool:
+        futures = {pool.submit(_run_job, job): job for job in jobs}
+        for fut in as_completed(futures):
+            job = futures[fut]
+            try:
+                out = fut.result()
+            except Exception as exc:  # the worker died (memory, signal): report, go on
+                out = (job.label, f"{job.label}: worker failed ({type(exc).__name__}: {exc})")
+            yield job, out
 
 
 def analyze_project(
@@ -572,15 +974,22 @@ def analyze_project(
     force: bool = False,
     progress: Progress | None = None,
     ingest: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+    figures: bool = True,
 ) -> AnalyzeReport:
     """Run the default analysis of every measurement of a project, skipping unchanged ones.
 
     Each result is keyed by the input's SHA-256 and the hash of its settings (the analysis
-    name, the technique's table of charact.toml and, for cycling, the sample's ``mass_mg`` and
-    ``area_cm2``). A key already in the catalogue, with its result file present, is skipped;
+    name, the technique's table of charact.toml with the sample's ``[samples."ID".technique]``
+    overrides, and the sample's manifest columns ``mass_mg``, ``area_cm2``, ``thickness_um``
+    for echem). A key already in the catalogue, with its result file present, is skipped;
     otherwise the analysis runs, its document is written atomically as
-    ``.charact/results/<analysis>-<measurement_id>-<settings hash>.json`` and recorded with
-    :meth:`Catalog.add_result`.
+    ``.charact/results/<analysis>-<measurement_id>-<settings hash>.json`` (with its figure
+    beside it as ``.png``) and recorded with :meth:`Catalog.add_result`.
+
+    The impedance spectra of a sample with a film thickness (``thickness_um``) are analysed
+    together as one conductivity series (``echem.conductivity``; the key holds every input).
 
     Parameters
     ----------
@@ -594,6 +1003,13 @@ def analyze_project(
     ingest
         Ingest the project first (``skip_errors=True``); files that cannot be read are
         reported as failed.
+    workers
+        Worker processes (``1``: in this process). Results are identical either way.
+    scheduler
+        Address of a ``dask.distributed`` scheduler to send the work to instead
+        (``tcp://host:8786``; needs the ``maps`` extra).
+    figures
+        Draw each result's figure (PNG beside its document; ``charact report`` embeds them).
 
     Returns
     -------
@@ -601,6 +1017,8 @@ def analyze_project(
         What was analysed, skipped (unchanged) and failed (with the reason); a failure never
         stops the other measurements.
     """
+    if not (isinstance(workers, int) and workers >= 1):
+        raise InputError(f"workers must be a positive integer, got {workers!r}")
     t0 = time.perf_counter()
     report = AnalyzeReport()
     unreadable: set[str] = set()
@@ -612,441 +1030,82 @@ def analyze_project(
     else:
         catalog.project.reload()
     root = catalog.project.root
+    config = catalog.project.config
     columns = _sample_columns(catalog)
-    settings_of: dict[str, dict[str, Any]] = {}
-    bad_settings: dict[str, str] = {}
-    for tech in ANALYSES:
-        try:
-            settings_of[tech] = _technique_settings(catalog, tech)
-        except CharactError as exc:
-            bad_settings[tech] = str(exc)
     done = set() if force else _existing(catalog)
     measurements = [m for m in catalog.measurements() if m["technique"] in ANALYSES]
     results_dir = catalog.project.state_dir / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    for i, m in enumerate(measurements):
-        if progress is not None:
-            progress(i, len(measurements), m["path"])
-        tech = m["technique"]
+
+    jobs: list[_Job] = []
+    films: dict[str, list[dict[str, Any]]] = {}
+    film_settings: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for m in measurements:
+        tech, sid = m["technique"], m["sample_id"] or ""
         if m["path"] in unreadable:
             continue
         if not (root / m["path"]).is_file():
             report.missing.append(m["path"])
             continue
-        if tech in bad_settings:
-            report.failed.append((m["path"], bad_settings[tech]))
-            continue
-        sid = m["sample_id"]
-        cols = columns.get(sid or "", {})
+        pinned = config.overrides.get(sid, {}).get(tech, {})
+        cols = {k: v for k, v in columns.get(sid, {}).items() if k not in pinned}
         entry = {"path": m["path"], "sample_id": sid, "measurement_id": m["measurement_id"]}
         try:
-            hits = [k for k in _candidate_keys(m, settings_of[tech], cols) if k in done]
+            tech_settings = _technique_settings(catalog, tech, sid or None)
+            keys = _candidate_keys(m, tech_settings, cols)
         except CharactError as exc:
             report.failed.append((m["path"], str(exc)))
             continue
+        hits = [k for k in keys if k in done]
         if hits:
             report.skipped.append(entry | {"analysis": hits[0][0]})
             continue
-        try:
-            analysis, settings, doc = analyze_measurement(
-                m, root=root, technique_settings=settings_of[tech], sample_columns=cols
-            )
-            shash = settings_hash(settings)
-            target = results_dir / f"{analysis}-{m['measurement_id']}-{shash}.json"
-            save_json(doc, target)
-            catalog.add_result(
-                analysis=analysis,
-                inputs=[m["sha256"]],
-                settings=settings,
-                parameters=_summary(analysis, doc),
-                result_file=target,
-                sample_id=sid,
-                measurement_id=m["measurement_id"],
-            )
-        except CharactError as exc:
-            report.failed.append((m["path"], str(exc)))
+        if _is_film(tech, tech_settings, cols) and _measurement_type(m, root) == "eis":
+            films.setdefault(sid, []).append(dict(m))
+            film_settings[sid] = (tech_settings, cols)
             continue
-        except Exception as exc:  # a bug in one analysis must not stop the batch
-            report.failed.append(
-                (m["path"], f"{m['path']}: unexpected {type(exc).__name__}: {exc} (a bug)")
-            )
+        jobs.append(_Job([dict(m)], tech_settings, cols, str(root), str(results_dir)))
+    for sid, ms in films.items():
+        tech_settings, cols = film_settings[sid]
+        key = _group_key(ms, tech_settings, cols)
+        entry = {"path": ", ".join(m["path"] for m in ms), "sample_id": sid}
+        if key in done:
+            report.skipped.append(entry | {"analysis": key[0]})
             continue
+        jobs.append(_Job(ms, tech_settings, cols, str(root), str(results_dir), group=True))
+    for job in jobs:
+        job.figures = figures
+
+    runner = _Serial(jobs).results() if workers == 1 and not scheduler else None
+    stream = runner if runner is not None else _parallel(jobs, workers, scheduler)
+    for i, (job, out) in enumerate(stream):
+        if progress is not None:
+            progress(i, len(jobs), job.label)
+        if len(out) == 2:
+            report.failed.append(out)  # type: ignore[arg-type]
+            continue
+        analysis, settings, doc, target = out  # type: ignore[misc]
+        sid = job.measurements[0]["sample_id"]
+        catalog.add_result(
+            analysis=analysis,
+            inputs=sorted(m["sha256"] for m in job.measurements),
+            settings=settings,
+            parameters=_summary(analysis, doc),
+            result_file=target,
+            sample_id=sid,
+            measurement_id=job.measurements[0]["measurement_id"],
+        )
         report.analysed.append(
-            entry | {"analysis": analysis, "result_file": target.name, "warnings": doc["warnings"]}
+            {
+                "path": job.label,
+                "sample_id": sid,
+                "measurement_id": job.measurements[0]["measurement_id"],
+                "analysis": analysis,
+                "result_file": Path(target).name,
+                "warnings": doc["warnings"],
+            }
         )
     if progress is not None:
-        progress(len(measurements), len(measurements), "")
+        progress(len(jobs), len(jobs), "")
     report.seconds = time.perf_counter() - t0
     return report
-
-
-# ------------------------------------------------------------------------------- compare
-
-
-def _current_docs(catalog: Catalog, sample_id: str) -> dict[str, list[dict[str, Any]]]:
-    """The result documents of a sample under the current settings, by analysis."""
-    import json
-
-    root = catalog.project.root
-    files = _result_files(catalog)
-    cols = _sample_columns(catalog).get(sample_id, {})
-    out: dict[str, list[dict[str, Any]]] = {}
-    for m in catalog.measurements(sample_id):
-        tech = m["technique"]
-        if tech not in ANALYSES:
-            continue
-        try:
-            keys = _candidate_keys(m, _technique_settings(catalog, tech), cols)
-        except CharactError:
-            continue
-        for key in keys:
-            rel = files.get(key)
-            if rel and (root / rel).is_file():
-                try:
-                    doc = json.loads((root / rel).read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    raise CharactError(f"cannot read the stored result ({exc})", path=rel) from None
-                out.setdefault(key[0], []).append(doc)
-                break
-    return out
-
-
-def _value(v: Any, e: Any = None) -> dict[str, Any]:
-    return {"value": v, "stderr": _num(e)}
-
-
-def _mean(values: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Mean of several measurements; stderr propagated (and the spread when n > 1)."""
-    nums = [x for x in values if _num(x["value"]) is not None]
-    if not nums:
-        return _value(None)
-    n = len(nums)
-    mean = sum(float(x["value"]) for x in nums) / n
-    errs = [x["stderr"] for x in nums]
-    stderr = math.sqrt(sum(e * e for e in errs)) / n if all(e is not None for e in errs) else None
-    out = _value(mean, stderr)
-    if n > 1:
-        out["n"] = n
-        out["spread"] = math.sqrt(sum((float(x["value"]) - mean) ** 2 for x in nums) / (n - 1))
-    return out
-
-
-def _difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
-    va, vb = _num(a.get("value")), _num(b.get("value"))
-    if va is None or vb is None:
-        return None
-    ea, eb = a.get("stderr"), b.get("stderr")
-    err = math.hypot(ea, eb) if ea is not None and eb is not None else None
-    return {"value": vb - va, "stderr": err}
-
-
-def _row(quantity: str, unit: str, values: dict[str, dict[str, Any]], ids: list[str]) -> dict:
-    first = values.get(ids[0])
-    diffs: dict[str, Any] = {}
-    if first is not None:
-        for sid in ids[1:]:
-            if sid in values:
-                d = _difference(first, values[sid])
-                if d is not None:
-                    diffs[sid] = d
-    return {"quantity": quantity, "unit": unit, "values": values, "differences": diffs}
-
-
-def _compare_xrd(docs: dict[str, list[dict]], ids: list[str], statements: list[str]) -> dict:
-    present: dict[str, set[str]] = {}
-    ratio: dict[str, dict[str, Any]] = {}
-    for sid in ids:
-        ds = docs.get(sid, [])
-        if not ds:
-            continue
-        present[sid] = {p for d in ds for p in d.get("phases_present", [])}
-        ratio[sid] = _mean(
-            [_value(d.get("si_to_cu_ratio"), d.get("si_to_cu_ratio_stderr")) for d in ds]
-        )
-    phases = sorted({p for s in present.values() for p in s})
-    rows = [
-        _row(f"{ph} present", "", {sid: _value(ph in present[sid]) for sid in present}, ids)
-        for ph in phases
-    ]
-    rows.append(_row("Si(111)/Cu(111) intensity ratio", "1", ratio, ids))
-    if ids[0] in present and "Si" in present[ids[0]]:
-        for sid in ids[1:]:
-            if sid in present and "Si" not in present[sid]:
-                statements.append(
-                    f"XRD: crystalline Si no longer detected in {sid} "
-                    f"(present in {ids[0]}, Si/Cu ratio {_fmt_pm(ratio[ids[0]])})"
-                )
-    return {"rows": rows, "phases_present": {sid: sorted(p) for sid, p in present.items()}}
-
-
-def _fmt_pm(v: Mapping[str, Any]) -> str:
-    x = _num(v.get("value"))
-    if x is None:
-        return "n/a"
-    e = v.get("stderr")
-    return f"{x:.4g} ± {e:.2g}" if e is not None else f"{x:.4g}"
-
-
-def _compare_raman(docs: dict[str, list[dict]], ids: list[str], statements: list[str]) -> dict:
-    idig: dict[str, dict[str, Any]] = {}
-    xc: dict[str, dict[str, Any]] = {}
-    state: dict[str, dict[str, Any]] = {}
-    for sid in ids:
-        ds = docs.get(sid, [])
-        if not ds:
-            continue
-        idig[sid] = _mean(
-            [
-                _value(d["ratios"].get("ID_IG_height"), d["ratios"].get("ID_IG_height_stderr"))
-                for d in ds
-            ]
-        )
-        xc[sid] = _mean(
-            [
-                _value(
-                    d["silicon"].get("crystalline_fraction"),
-                    d["silicon"].get("crystalline_fraction_stderr"),
-                )
-                for d in ds
-            ]
-        )
-        states = sorted({str(d["silicon"].get("state")) for d in ds})
-        state[sid] = _value(", ".join(states))
-    rows = [
-        _row("I_D/I_G (height)", "1", idig, ids),
-        _row("Si state", "", state, ids),
-        _row("Si crystalline fraction", "1", xc, ids),
-    ]
-    first = idig.get(ids[0])
-    for sid in ids[1:]:
-        if first is None or sid not in idig:
-            continue
-        d = _difference(first, idig[sid])
-        if d is not None and d["value"] != 0:
-            word = "lower" if d["value"] < 0 else "higher"
-            statements.append(
-                f"Raman: I_D/I_G (height) of {sid} is {word} than {ids[0]}: "
-                f"{_fmt_pm(idig[sid])} vs {_fmt_pm(first)} (Δ {_fmt_pm(d)})"
-            )
-    return {"rows": rows}
-
-
-def _compare_raman_maps(docs: dict[str, list[dict]], ids: list[str]) -> list[dict[str, Any]]:
-    """Rows of map statistics: mean over fitted pixels, with the pixel spread (not a stderr)."""
-    rows: dict[str, dict[str, dict[str, Any]]] = {}
-    for sid, maps in docs.items():
-        for quantity, key in (
-            ("I_D/I_G (height), map mean", "ID_IG_height"),
-            ("Si crystalline fraction, map mean", "crystalline_fraction"),
-        ):
-            st = [d.get("statistics", {}).get(key, {}) for d in maps]
-            st = [x for x in st if _num(x.get("mean")) is not None]
-            if st:
-                n = sum(int(x.get("n", 0)) for x in st)
-                mean = sum(float(x["mean"]) * int(x.get("n", 0)) for x in st) / max(n, 1)
-                rows.setdefault(quantity, {})[sid] = {
-                    "value": mean,
-                    "stderr": None,
-                    "n": n,
-                    "spread": max(float(x.get("std") or 0.0) for x in st),
-                }
-        counts: dict[str, int] = {}
-        for d in maps:
-            for state, k in (d.get("si_state_counts") or {}).items():
-                counts[state] = counts.get(state, 0) + int(k)
-        text = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
-        rows.setdefault("Si state, map pixels", {})[sid] = _value(text)
-    return [_row(q, "" if "state" in q else "1", v, ids) for q, v in rows.items()]
-
-
-def _compare_xps(docs: dict[str, list[dict]], ids: list[str], statements: list[str]) -> dict:
-    profiles: dict[str, Any] = {}
-    rows = []
-    for sid in ids:
-        ds = docs.get(sid, [])
-        if not ds:
-            continue
-        d = ds[0]
-        profiles[sid] = {
-            "source_file": d.get("source_file"),
-            "statement": d.get("statement"),
-            "levels": [
-                {
-                    "etch_time_s": lv.get("etch_time_s"),
-                    "depth_nm": lv.get("depth_nm"),
-                    "species_percent": lv.get("species_percent", {}),
-                    "species_percent_stderr": lv.get("species_percent_stderr", {}),
-                }
-                for lv in d.get("levels", [])
-            ],
-        }
-    n_levels = max((len(p["levels"]) for p in profiles.values()), default=0)
-    for li in range(n_levels):
-        values, label = {}, f"LiF % at level {li}"
-        for sid, p in profiles.items():
-            if li < len(p["levels"]):
-                lv = p["levels"][li]
-                label = f"LiF % at {lv['etch_time_s']:g} s" + (
-                    f" ({lv['depth_nm']:.3g} nm)" if _num(lv["depth_nm"]) is not None else ""
-                )
-                values[sid] = _value(
-                    lv["species_percent"].get("LiF"), lv["species_percent_stderr"].get("LiF")
-                )
-        rows.append(_row(label, "%", values, ids))
-    for sid, p in profiles.items():
-        lif = [_num(lv["species_percent"].get("LiF")) for lv in p["levels"]]
-        if len(lif) > 1 and all(v is not None for v in lif) and lif[-1] > lif[0]:
-            statements.append(
-                f"XPS: the LiF share of {sid}'s SEI grows with depth, "
-                f"from {lif[0]:.1f} % to {lif[-1]:.1f} %"
-            )
-    return {"rows": rows, "profiles": profiles}
-
-
-def _compare_sem(docs: dict[str, list[dict]], ids: list[str], statements: list[str]) -> dict:
-    d50: dict[str, dict[str, Any]] = {}
-    d50_px: dict[str, dict[str, Any]] = {}
-    n: dict[str, dict[str, Any]] = {}
-    for sid in ids:
-        ds = docs.get(sid, [])
-        if not ds:
-            continue
-        # Images without a pixel size give sizes in pixels: never averaged with µm.
-        um = [d for d in ds if "ecd_um" in d]
-        px = [d for d in ds if "ecd_um" not in d and "ecd_px" in d]
-        if um:
-            d50[sid] = _mean([_value(d["ecd_um"].get("d50")) for d in um])
-        if px:
-            d50_px[sid] = _mean([_value(d["ecd_px"].get("d50")) for d in px])
-        n[sid] = _value(sum(int(d.get("n_particles", 0)) for d in ds))
-    rows = [_row("D50 (ECD)", "µm", d50, ids)] if d50 else []
-    if d50_px:
-        rows.append(_row("D50 (ECD), uncalibrated images", "px", d50_px, ids))
-    rows.append(_row("particles counted", "", n, ids))
-    return {"rows": rows}
-
-
-def _compare_echem(
-    docs: dict[str, dict[str, list[dict]]], ids: list[str], statements: list[str]
-) -> dict:
-    fields: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def put(name: str, sid: str, v: dict[str, Any]) -> None:
-        fields.setdefault(name, {})[sid] = v
-
-    all_cycling = [d for sid in ids for d in docs.get(sid, {}).get("echem.cycling", [])]
-    anode = bool(all_cycling) and all(d.get("electrode") == "anode" for d in all_cycling)
-    # In an anode half cell the cycler's charge is delithiation and its discharge lithiation.
-    names = {"charge": "delithiation", "discharge": "lithiation"} if anode else {}
-    for sid in ids:
-        cyc = docs.get(sid, {}).get("echem.cycling", [])
-        eis = docs.get(sid, {}).get("echem.eis", [])
-        if cyc:
-            put("initial CE", sid, _mean([_value(d.get("initial_ce")) for d in cyc]))
-            firsts = [d["cycles"][0] for d in cyc if d.get("cycles")]
-            lasts = [d["cycles"][-1] for d in cyc if d.get("cycles")]
-            for which, cycles in (("first", firsts), ("last", lasts)):
-                for half in ("charge", "discharge"):
-                    put(
-                        f"{which} {names.get(half, half)} capacity",
-                        sid,
-                        _mean([_value(c.get(f"{half}_mAh_g")) for c in cycles]),
-                    )
-            put("cycles", sid, _value(max(len(d.get("cycles", [])) for d in cyc)))
-            put("retention", sid, _mean([_value(d.get("retention")) for d in cyc]))
-        if eis:
-            arcs = _arcs_by_tau(eis[0])
-            # Two arcs: the faster (smaller τ) is the SEI, the slower the charge transfer.
-            labels = ["R_SEI", "R_ct"] if len(arcs) == 2 else [a["resistor"] for a in arcs]
-            for name, arc in zip(labels, arcs, strict=False):
-                put(
-                    f"{name} ({arc['resistor']})",
-                    sid,
-                    _value(arc.get("R_ohm"), arc.get("R_stderr")),
-                )
-            put("Kramers-Kronig valid", sid, _value(eis[0].get("kk", {}).get("valid")))
-    units = {
-        "initial CE": "1",
-        "retention": "1",
-        "cycles": "",
-        "Kramers-Kronig valid": "",
-    }
-    rows = []
-    for name, values in fields.items():
-        unit = units.get(name, "Ω" if name.startswith("R") else "mAh/g")
-        rows.append(_row(name, unit, values, ids))
-    return {"rows": rows}
-
-
-def compare_samples(catalog: Catalog, sample_ids: Sequence[str]) -> dict[str, Any]:
-    """Set samples side by side, technique by technique, from their stored results.
-
-    The first sample is the reference: every row holds each sample's value (with its standard
-    error where the analysis gives one) and the difference of each other sample from the
-    first, with the standard errors added in quadrature where both have one. Run
-    :func:`analyze_project` first; only results under the current settings are used.
-
-    Parameters
-    ----------
-    catalog
-        The project's catalogue.
-    sample_ids
-        Two or more sample IDs; the first is the reference.
-
-    Returns
-    -------
-    dict
-        ``{"samples", "statements", "techniques": {technique: {"rows": [...], ...}}}``; a
-        technique appears when at least one sample has a result for it. Each row is
-        ``{"quantity", "unit", "values": {id: {"value", "stderr"}}, "differences": {...}}``.
-
-    Raises
-    ------
-    InputError
-        Fewer than two samples, or the same sample twice.
-    UnknownSampleError
-        A sample ID is not in the catalogue (with close matches).
-    """
-    ids = [catalog.resolve_sample(s) for s in sample_ids]
-    if len(ids) < 2:
-        raise InputError(f"compare needs at least two sample IDs, got {len(ids)}")
-    if len(set(ids)) != len(ids):
-        raise InputError(f"sample IDs repeated in {', '.join(ids)}")
-    by_sample = {sid: _current_docs(catalog, sid) for sid in ids}
-    statements: list[str] = []
-    techniques: dict[str, Any] = {}
-    plan = (
-        ("xrd", "xrd.identify", _compare_xrd),
-        ("raman", "raman.fit", _compare_raman),
-        ("xps", "xps.depth_profile", _compare_xps),
-        ("sem", "sem.size", _compare_sem),
-    )
-    for tech, analysis, fn in plan:
-        docs = {sid: by_sample[sid][analysis] for sid in ids if by_sample[sid].get(analysis)}
-        if docs:
-            techniques[tech] = fn(docs, ids, statements)
-    maps = {sid: by_sample[sid]["raman.map"] for sid in ids if by_sample[sid].get("raman.map")}
-    if maps:
-        section = techniques.setdefault("raman", {"rows": []})
-        section["rows"].extend(_compare_raman_maps(maps, ids))
-    echem = {
-        sid: {k: v for k, v in by_sample[sid].items() if k.startswith("echem.")}
-        for sid in ids
-        if any(k.startswith("echem.") for k in by_sample[sid])
-    }
-    if echem:
-        techniques["echem"] = _compare_echem(echem, ids, statements)
-    missing = {
-        sid: sorted(t for t in ANALYSES if t not in _techniques_of(by_sample[sid])) for sid in ids
-    }
-    return {
-        "samples": ids,
-        "reference": ids[0],
-        "statements": statements,
-        "techniques": techniques,
-        "no_results": {sid: m for sid, m in missing.items() if m},
-    }
-
-
-def _techniques_of(docs: Mapping[str, Any]) -> set[str]:
-    return {a.split(".")[0] for a in docs}

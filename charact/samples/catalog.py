@@ -52,6 +52,7 @@ __all__ = ["CONDITION_ATTRS", "Catalog", "IngestError", "IngestReport", "measure
 
 #: Measurement attrs recorded as conditions in the catalogue when a reader provides them.
 CONDITION_ATTRS = (
+    "measurement_type",
     "etch_time",
     "etch_depth",
     "etch_level",

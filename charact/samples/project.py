@@ -85,6 +85,9 @@ ignore = ["*.md", "*.pdf", "*.doc", "*.docx", "*.pptx", "~$*", "*.tmp", "*.bak"]
 # wavelength = 1.5406        # Å, for files that do not say
 # [raman]
 # laser_wavelength = 532     # nm
+# One sample's settings over the technique table:
+# [samples."MSiC-C500".echem]
+# mass_mg = 0.61
 """
 
 
@@ -97,6 +100,15 @@ class ProjectConfig:
     patterns: tuple[str, ...] = DEFAULT_PATTERNS
     ignore: tuple[str, ...] = DEFAULT_IGNORE
     techniques: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Per-sample overrides: ``[samples."ID".technique]`` tables, by sample ID then technique.
+    overrides: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    def settings(self, technique: str, sample_id: str | None = None) -> dict[str, Any]:
+        """The ``[technique]`` table, with the sample's ``[samples."ID".technique]`` over it."""
+        merged = dict(self.techniques.get(technique, {}))
+        if sample_id:
+            merged.update(self.overrides.get(sample_id, {}).get(technique, {}))
+        return merged
 
     @classmethod
     def load(cls, root: Path) -> ProjectConfig:
@@ -107,7 +119,7 @@ class ProjectConfig:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ManifestError(f"malformed TOML: {exc}", path=path) from None
-        known = {"project", "link", *TECHNIQUES}
+        known = {"project", "link", "samples", *TECHNIQUES}
         unknown = sorted(set(doc) - known)
         if unknown:
             raise ManifestError(
@@ -123,12 +135,29 @@ class ProjectConfig:
                 raise ManifestError(f"{key} must be a list of strings, found {value!r}", path=path)
         for pat in patterns:
             compile_pattern(pat, where=f"{path.name} link.patterns")
+        overrides: dict[str, dict[str, dict[str, Any]]] = {}
+        for sid, tables in doc.get("samples", {}).items():
+            if not isinstance(tables, dict):
+                raise ManifestError(
+                    f"samples.{sid} must be a table of technique tables, "
+                    f'e.g. [samples."{sid}".echem]',
+                    path=path,
+                )
+            bad = sorted(set(tables) - set(TECHNIQUES))
+            if bad or not all(isinstance(v, dict) for v in tables.values()):
+                raise ManifestError(
+                    f"samples.{sid}: expected technique tables ({', '.join(TECHNIQUES)}), "
+                    f"found {', '.join(bad or sorted(tables))}",
+                    path=path,
+                )
+            overrides[str(sid)] = {t: dict(v) for t, v in tables.items()}
         return cls(
             name=str(proj.get("name") or root.resolve().name),
             manifest=str(proj.get("manifest", "samples.csv")),
             patterns=tuple(patterns),
             ignore=tuple(ignore),
             techniques={t: dict(doc[t]) for t in TECHNIQUES if t in doc},
+            overrides=overrides,
         )
 
 

@@ -18,8 +18,8 @@ from charact.samples.analyze import (
     analysis_settings,
     analyze_measurement,
     analyze_project,
-    compare_samples,
 )
+from charact.samples.compare import compare_samples
 
 N_MEASUREMENTS = 14  # 3 XRD, 4 Raman, 2 XPS, 1 SEM, 2 cycling, 2 EIS
 
