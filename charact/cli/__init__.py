@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -318,18 +319,33 @@ def analyze(
     directory: Path | None = typer.Argument(None, help="Project folder (default: nearest)."),
     force: bool = typer.Option(False, "--force", help="Recompute results that are up to date."),
     as_json: bool = typer.Option(False, "--json", help="Print the analyze report as JSON."),
+    workers: int = typer.Option(1, "--workers", "-j", min=1, help="Worker processes."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="dask.distributed scheduler address (tcp://host:8786)."
+    ),
+    figures: bool = typer.Option(
+        True, "--figures/--no-figures", help="Draw a PNG figure beside each result."
+    ),
 ) -> None:
     """Ingest, then run every technique's standard analysis on every measurement.
 
-    Settings come from the technique tables of charact.toml (xrd, raman, xps, sem, echem)
-    and the sample manifest (mass_mg, area_cm2). Results unchanged since the last run are
-    skipped; a file that fails is reported with its reason and the others still finish.
+    Settings come from the technique tables of charact.toml (xrd, raman, xps, sem, echem),
+    the per-sample tables [samples."ID".<technique>] and the sample manifest (mass_mg,
+    area_cm2, thickness_um). Results unchanged since the last run are skipped; a file that
+    fails is reported with its reason and the others still finish.
     """
     from ..samples.analyze import analyze_project
 
     cat = _catalog(directory)
     with cat, progress_bar("Analysing", enabled=not as_json) as update:
-        report = analyze_project(cat, force=force, progress=update)
+        report = analyze_project(
+            cat,
+            force=force,
+            progress=update,
+            workers=workers,
+            scheduler=scheduler,
+            figures=figures,
+        )
     if as_json:
         print_json(report.to_dict())
     else:
@@ -383,30 +399,40 @@ def compare(
     ),
     project: Path | None = ProjectOpt,
     json_path: Path | None = typer.Option(None, "--json", help="Write the comparison (JSON)."),
+    html_path: Path | None = typer.Option(
+        None, "--html", help="Write the comparison as a self-contained HTML page."
+    ),
 ) -> None:
     """Compare samples side by side, technique by technique, from the stored results."""
     from rich.table import Table
 
     from ..core.store import save_json
-    from ..samples.compare import compare_samples
+    from ..samples.compare import compare_samples, current_docs
 
     with _catalog(project) as cat:
         doc = compare_samples(cat, sample_ids)
+        if html_path is not None:
+            from ..samples.report import write_comparison_html
+
+            docs = {sid: current_docs(cat, sid) for sid in doc["samples"]}
+            write_comparison_html(doc, html_path, docs, project=cat.project.name)
     ids = doc["samples"]
+    # Differences get their own columns only when the terminal is wide enough to read them.
+    wide = console.width >= 40 + 22 * (2 * len(ids) - 1)
     for tech, section in doc["techniques"].items():
         table = Table(title=tech, title_justify="left")
-        table.add_column("quantity")
+        table.add_column("quantity", overflow="fold")
         table.add_column("unit")
         for sid in ids:
             table.add_column(sid, justify="right")
-        for sid in ids[1:]:
+        for sid in ids[1:] if wide else []:
             table.add_column(f"Δ {sid}", justify="right")
         for row in section["rows"]:
             table.add_row(
                 row["quantity"],
                 row["unit"],
                 *[_pm_cell(row["values"].get(sid)) for sid in ids],
-                *[_pm_cell(row["differences"].get(sid)) for sid in ids[1:]],
+                *[_pm_cell(row["differences"].get(sid)) for sid in (ids[1:] if wide else [])],
             )
         console.print(table)
     for text in doc["statements"]:
@@ -420,7 +446,87 @@ def compare(
         )
     if json_path is not None:
         save_json(doc, json_path)
-        console.print(f"wrote {json_path}")
+        console.print(f"wrote {json_path}", highlight=False)
+    if html_path is not None:
+        console.print(f"wrote {html_path}", highlight=False)
+
+
+@app.command()
+def table(
+    directory: Path | None = typer.Argument(None, help="Project folder (default: nearest)."),
+    metrics: str | None = typer.Option(
+        None,
+        "--metrics",
+        "-m",
+        help="Comma-separated metrics, e.g. echem.retention,raman.ID_IG_height,"
+        "xps.LiF_percent@10nm (see docs/results.md).",
+    ),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Write the table as CSV."),
+    as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+) -> None:
+    """One row per sample, one column per metric from any technique."""
+    from rich.table import Table
+
+    from ..core.store import atomic_write
+    from ..samples.table import sample_table
+
+    names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else None
+    with _catalog(directory) as cat:
+        df = sample_table(cat, names)
+    if csv_path is not None:
+        with atomic_write(csv_path) as fh:
+            df.to_csv(fh)
+    if as_json:
+        print_json(json.loads(df.reset_index().to_json(orient="records")))
+        return
+    cols = [c for c in df.columns if not c.endswith("_stderr")]
+    out = Table(title="samples × metrics", title_justify="left")
+    out.add_column("sample_id")
+    for c in cols:
+        out.add_column(c, justify="right", overflow="fold")
+    for sid, row in df.iterrows():
+        cells = []
+        for c in cols:
+            err = row.get(f"{c}_stderr")
+            cells.append(_pm_cell({"value": _plain(row[c]), "stderr": _plain(err)}))
+        out.add_row(escape(str(sid)), *cells)
+    console.print(out)
+    if csv_path is not None:
+        console.print(f"wrote {csv_path}", highlight=False)
+
+
+def _plain(v: Any) -> Any:
+    """NaN and numpy scalars as JSON-like Python values."""
+    if v is None:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+@app.command()
+def report(
+    target: str | None = typer.Argument(
+        None, help="Project folder, or a sample ID of the current project (default: nearest)."
+    ),
+    out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+    project: Path | None = ProjectOpt,
+) -> None:
+    """A self-contained HTML report: comparisons, then a page per sample with its figures."""
+    from ..samples.report import write_report
+
+    sample_ids: list[str] | None = None
+    root = project
+    if target is not None:
+        if Path(target).is_dir():
+            root = Path(target)
+        else:
+            sample_ids = [target]
+    with _catalog(root) as cat:
+        path = write_report(cat, out, sample_ids)
+    console.print(f"wrote {path}", highlight=False)
 
 
 def _add_technique_apps() -> None:

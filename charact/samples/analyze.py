@@ -211,6 +211,19 @@ def _sample_columns(catalog: Catalog) -> dict[str, dict[str, Any]]:
     return {s.sample_id: dict(s.extra) for s in catalog.project.samples}
 
 
+def sample_settings(
+    catalog: Catalog, technique: str, sample_id: str | None, columns: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The technique settings of one sample and the manifest columns that still apply.
+
+    ``[samples."ID".technique]`` overrides the ``[technique]`` table; a key set there also
+    wins over the sample's manifest column of the same name.
+    """
+    pinned = catalog.project.config.overrides.get(sample_id or "", {}).get(technique, {})
+    cols = {k: v for k, v in columns.items() if k not in pinned}
+    return _technique_settings(catalog, technique, sample_id or None), cols
+
+
 def analysis_settings(
     analysis: str,
     technique_settings: Mapping[str, Any],
@@ -1030,7 +1043,6 @@ def analyze_project(
     else:
         catalog.project.reload()
     root = catalog.project.root
-    config = catalog.project.config
     columns = _sample_columns(catalog)
     done = set() if force else _existing(catalog)
     measurements = [m for m in catalog.measurements() if m["technique"] in ANALYSES]
@@ -1047,11 +1059,9 @@ def analyze_project(
         if not (root / m["path"]).is_file():
             report.missing.append(m["path"])
             continue
-        pinned = config.overrides.get(sid, {}).get(tech, {})
-        cols = {k: v for k, v in columns.get(sid, {}).items() if k not in pinned}
         entry = {"path": m["path"], "sample_id": sid, "measurement_id": m["measurement_id"]}
         try:
-            tech_settings = _technique_settings(catalog, tech, sid or None)
+            tech_settings, cols = sample_settings(catalog, tech, sid, columns.get(sid, {}))
             keys = _candidate_keys(m, tech_settings, cols)
         except CharactError as exc:
             report.failed.append((m["path"], str(exc)))

@@ -16,14 +16,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..core.errors import CharactError, InputError
+from ..core.provenance import settings_hash
 from .analyze import (
     ANALYSES,
+    GROUP_ANALYSES,
     _arcs_by_tau,
     _candidate_keys,
     _num,
     _result_files,
     _sample_columns,
-    _technique_settings,
+    analysis_settings,
+    sample_settings,
 )
 from .catalog import Catalog
 
@@ -35,25 +38,49 @@ def current_docs(catalog: Catalog, sample_id: str) -> dict[str, list[dict[str, A
 
     root = catalog.project.root
     files = _result_files(catalog)
-    cols = _sample_columns(catalog).get(sample_id, {})
+    columns = _sample_columns(catalog).get(sample_id, {})
     out: dict[str, list[dict[str, Any]]] = {}
+
+    def load(rel: str) -> dict[str, Any]:
+        try:
+            return json.loads((root / rel).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CharactError(f"cannot read the stored result ({exc})", path=rel) from None
+
+    shas: dict[str, set[str]] = {}
     for m in catalog.measurements(sample_id):
         tech = m["technique"]
         if tech not in ANALYSES:
             continue
+        shas.setdefault(tech, set()).add(m["sha256"])
         try:
-            keys = _candidate_keys(m, _technique_settings(catalog, tech), cols)
+            settings, cols = sample_settings(catalog, tech, sample_id, columns)
+            keys = _candidate_keys(m, settings, cols)
         except CharactError:
             continue
         for key in keys:
             rel = files.get(key)
             if rel and (root / rel).is_file():
-                try:
-                    doc = json.loads((root / rel).read_text(encoding="utf-8"))
-                except (OSError, ValueError) as exc:
-                    raise CharactError(f"cannot read the stored result ({exc})", path=rel) from None
-                out.setdefault(key[0], []).append(doc)
+                out.setdefault(key[0], []).append(load(rel))
                 break
+    # Analyses of several files: the newest result whose inputs are all still catalogued.
+    for name in sorted(GROUP_ANALYSES):
+        tech = name.split(".")[0]
+        try:
+            settings, cols = sample_settings(catalog, tech, sample_id, columns)
+        except CharactError:
+            continue
+        shash = settings_hash(analysis_settings(name, settings, cols))
+        rows = [
+            r
+            for r in catalog.results(sample_id, analysis=name)
+            if r["settings_hash"] == shash
+            and set(r["inputs"]) <= shas.get(tech, set())
+            and r["result_file"]
+            and (root / r["result_file"]).is_file()
+        ]
+        if rows:
+            out[name] = [load(rows[-1]["result_file"])]
     return out
 
 
@@ -169,12 +196,40 @@ def _compare_raman(docs: dict[str, list[dict]], ids: list[str], statements: list
             continue
         d = _difference(first, idig[sid])
         if d is not None and d["value"] != 0:
-            word = "lower" if d["value"] < 0 else "higher"
+            word = _direction(d)
             statements.append(
-                f"Raman: I_D/I_G (height) of {sid} is {word} than {ids[0]}: "
+                f"Raman: I_D/I_G (height) of {sid} is {word} {ids[0]}: "
                 f"{_fmt_pm(idig[sid])} vs {_fmt_pm(first)} (Δ {_fmt_pm(d)})"
             )
+    ref_state = state.get(ids[0], {}).get("value") or ""
+    for sid in ids[1:]:
+        if sid not in state or ids[0] not in xc:
+            continue
+        other = state[sid]["value"] or ""
+        had_c = any(w in ref_state for w in ("crystalline", "mixed"))
+        has_c = any(w in other for w in ("crystalline", "mixed"))
+        if had_c and not has_c:
+            statements.append(
+                f"Raman: crystalline Si no longer detected in {sid} (Si state {other}; "
+                f"crystalline fraction {_fmt_pm(xc[sid])} vs {_fmt_pm(xc[ids[0]])} "
+                f"in {ids[0]}, {ref_state})"
+            )
+        elif had_c and sid in xc:
+            d = _difference(xc[ids[0]], xc[sid])
+            if d is not None and d["value"] != 0:
+                statements.append(
+                    f"Raman: Si crystalline fraction of {sid} is {_direction(d)} {ids[0]}: "
+                    f"{_fmt_pm(xc[sid])} vs {_fmt_pm(xc[ids[0]])}"
+                )
     return {"rows": rows}
+
+
+def _direction(d: Mapping[str, Any]) -> str:
+    """``lower than`` / ``higher than``, or ``within 2 standard errors of`` when not resolved."""
+    e = d.get("stderr")
+    if e is not None and abs(d["value"]) <= 2 * e:
+        return "within 2 standard errors of"
+    return "lower than" if d["value"] < 0 else "higher than"
 
 
 def _compare_raman_maps(docs: dict[str, list[dict]], ids: list[str]) -> list[dict[str, Any]]:
@@ -266,6 +321,15 @@ def _compare_sem(docs: dict[str, list[dict]], ids: list[str], statements: list[s
             d50_px[sid] = _mean([_value(d["ecd_px"].get("d50")) for d in px])
         n[sid] = _value(sum(int(d.get("n_particles", 0)) for d in ds))
     rows = [_row("D50 (ECD)", "µm", d50, ids)] if d50 else []
+    for key, label in (("aspect_ratio", "aspect ratio (median)"), ("circularity", "circularity")):
+        stat = "median" if key == "aspect_ratio" else "mean"
+        values = {
+            sid: _mean([_value((d.get(key) or {}).get(stat)) for d in docs.get(sid, [])])
+            for sid in ids
+            if docs.get(sid)
+        }
+        if any(_num(v.get("value")) is not None for v in values.values()):
+            rows.append(_row(label, "1", values, ids))
     if d50_px:
         rows.append(_row("D50 (ECD), uncalibrated images", "px", d50_px, ids))
     rows.append(_row("particles counted", "", n, ids))
@@ -311,15 +375,36 @@ def _compare_echem(
                     _value(arc.get("R_ohm"), arc.get("R_stderr")),
                 )
             put("Kramers-Kronig valid", sid, _value(eis[0].get("kk", {}).get("valid")))
+            # The three largest DRT peaks (by resistance), in order of time constant.
+            peaks = (eis[0].get("drt") or {}).get("peaks") or []
+            big = sorted(peaks, key=lambda p: -(_num(p.get("R_ohm")) or 0.0))[:3]
+            drt_peaks = sorted(big, key=lambda p: _num(p.get("tau_s")) or 0.0)
+            for k, peak in enumerate(drt_peaks):
+                put(f"DRT peak {k + 1} τ", sid, _value(peak.get("tau_s")))
+                put(f"DRT peak {k + 1} R", sid, _value(peak.get("R_ohm")))
+        cond = docs.get(sid, {}).get("echem.conductivity", [])
+        if cond:
+            arr = cond[0].get("arrhenius") or {}
+            put("activation energy Ea", sid, _value(arr.get("Ea_eV"), arr.get("Ea_stderr")))
+            for pt in cond[0].get("points", []):
+                t = _num(pt.get("T_K"))
+                label = f"σ at {t - 273.15:.0f} °C" if t is not None else f"σ ({pt.get('file')})"
+                put(label, sid, _value(pt.get("sigma_S_cm")))
     units = {
         "initial CE": "1",
         "retention": "1",
         "cycles": "",
         "Kramers-Kronig valid": "",
+        "activation energy Ea": "eV",
     }
     rows = []
     for name, values in fields.items():
-        unit = units.get(name, "Ω" if name.startswith("R") else "mAh/g")
+        if name.startswith("σ"):
+            unit = "S/cm"
+        elif name.startswith("DRT"):
+            unit = "s" if name.endswith("τ") else "Ω"
+        else:
+            unit = units.get(name, "Ω" if name.startswith("R") else "mAh/g")
         rows.append(_row(name, unit, values, ids))
     return {"rows": rows}
 
