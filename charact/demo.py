@@ -9,7 +9,10 @@ The project holds, per sample: an XRD pattern (Si + Cu; Si amorphizes on cycling
 spectra (c-Si, a-Si, carbon D and G), for the cycled electrodes an XPS depth profile (C 1s,
 F 1s, Li 1s at four etch levels: organic-rich outside, LiF/Li2O-rich inside) in VAMAS, a
 LAND cycling export and an impedance spectrum, and for the pristine powder an FEI-style SEM
-image of particles of known size.
+image of particles of known size. The pristine and the 500-cycle electrodes also have a small
+Raman map (c-Si + D/G versus a-Si + D/G). A fourth sample, the PVDF-HFP/LATP electrolyte film
+(``LATP-F01``), has impedance spectra at 30-70 °C between blocking electrodes, from which its
+ionic conductivity and Arrhenius activation energy follow.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from .core.errors import CatalogError
 from .core.store import atomic_write, save_json
 from .echem.land import write_land_xlsx
 from .echem.synthetic import cycling_record, impedance_spectrum, write_eis_csv
-from .raman.io import write_text_spectrum
+from .raman.io import write_map_long, write_text_spectrum
 from .raman.synthetic import si_carbon_spectrum
 from .samples.project import CONFIG_NAME, init_project
 from .sem.synthetic import particle_image, write_fei_tiff
@@ -69,6 +72,7 @@ DEMO_SAMPLES: dict[str, dict[str, Any]] = {
         "parent": "",
         "xrd": {"phases": {"Si": 1.0, "Cu": 1.0}, "amorphous_si": 0.0},
         "raman": ["pristine"],
+        "raman_map": "pristine",
         "sem": {"median_nm": 1500.0, "n": 60},
     },
     "MSiC-C100": {
@@ -88,10 +92,32 @@ DEMO_SAMPLES: dict[str, dict[str, Any]] = {
         "parent": "MSiC-P01",
         "xrd": {"phases": {"Si": 0.0, "Cu": 1.0}, "amorphous_si": 90.0},
         "raman": ["cycled-500", "cycled-500"],
+        "raman_map": "cycled-500",
         "xps": 1.0,
         "echem": {"cycles": 500, "R_sei": 33.0, "R_ct": 180.0},
     },
+    "LATP-F01": {
+        "description": "PVDF-HFP/LATP composite electrolyte film between stainless-steel "
+        "blocking electrodes",
+        "state": "pristine",
+        "cycles": 0,
+        "parent": "",
+        "film": {
+            "thickness_um": 50.0,
+            "area_cm2": 2.01,  # 16 mm diameter
+            "temperatures_C": [30.0, 40.0, 50.0, 60.0, 70.0],
+            # The study's film: 4.6e-4 S/cm at 30 °C and Ea about 0.22-0.23 eV.
+            "sigma_30C_S_cm": 4.6e-4,
+            "Ea_eV": 0.225,
+        },
+    },
 }
+
+#: Size of the demo Raman maps (pixels) and their step (µm).
+MAP_SHAPE = (6, 6)
+MAP_STEP_UM = 2.0
+#: Boltzmann constant in eV/K (CODATA 2018).
+_K_B_EV = 8.617333262e-5
 
 
 @dataclass
@@ -134,24 +160,20 @@ def make_demo_project(
         fh.write(text)
 
     demo = DemoProject(root=path)
-    rows = [
-        ["sample_id", "description", "state", "cycles", "parent", "files", "mass_mg", "area_cm2"]
-    ]
+    header = ["sample_id", "description", "state", "cycles", "parent", "files"]
+    rows = [[*header, "mass_mg", "area_cm2", "thickness_um"]]
     for k, (sid, spec) in enumerate(DEMO_SAMPLES.items()):
-        rows.append(
-            [
-                sid,
-                spec["description"],
-                spec["state"],
-                spec["cycles"],
-                spec["parent"],
-                "",
-                0.57,
-                1.13,
-            ]
-        )
+        base = [sid, spec["description"], spec["state"], spec["cycles"], spec["parent"], ""]
         files: list[str] = []
         truth: dict[str, Any] = {"state": spec["state"], "cycles": spec["cycles"]}
+        if "film" in spec:
+            film = spec["film"]
+            rows.append([*base, "", film["area_cm2"], film["thickness_um"]])
+            files.extend(_write_film(path, sid, film, seed + 10 * k, truth))
+            demo.files[sid] = files
+            demo.truth[sid] = truth
+            continue
+        rows.append([*base, MASS_MG, AREA_CM2, ""])
 
         (path / "xrd").mkdir(exist_ok=True)
         pattern, peaks = synthetic_pattern(
@@ -185,6 +207,8 @@ def make_demo_project(
                     "ID_IG_height": heights["D"] / heights["G"],
                 }
             )
+        if "raman_map" in spec:
+            files.append(_write_raman_map(path, sid, spec["raman_map"], seed + 10 * k, truth))
         if "sem" in spec:
             files.append(_write_sem(path, sid, spec["sem"], seed + 10 * k, truth))
         if "xps" in spec:
@@ -290,3 +314,71 @@ def _write_echem(
         "parameters": params,
     }
     return [rel_cyc, rel_eis]
+
+
+def _write_raman_map(root: Path, sid: str, state: str, seed: int, truth: dict[str, Any]) -> str:
+    """A small Raman map (long format, WiRE style): every pixel the state's bands + noise."""
+    import xarray as xr
+
+    ny, nx = MAP_SHAPE
+    spectra = []
+    bands = None
+    for j in range(ny * nx):
+        spectrum, bands = si_carbon_spectrum(state, seed=seed * 1000 + j)
+        spectra.append(spectrum.values)
+    cube = np.asarray(spectra).reshape(ny, nx, -1)
+    da = xr.DataArray(
+        cube,
+        dims=("y", "x", "raman_shift"),
+        coords={
+            "y": ("y", np.arange(ny) * MAP_STEP_UM, {"units": "µm"}),
+            "x": ("x", np.arange(nx) * MAP_STEP_UM, {"units": "µm"}),
+            "raman_shift": spectrum["raman_shift"],
+        },
+        attrs=dict(spectrum.attrs),
+    )
+    rel = f"raman/{sid}_map.txt"
+    write_map_long(da, root / rel)
+    heights = {b.name: b.height for b in bands or []}
+    truth["raman_map"] = {
+        "file": rel,
+        "shape": [ny, nx],
+        "state": state,
+        "bands": [asdict(b) | {"area": b.area} for b in bands or []],
+        "ID_IG_height": heights["D"] / heights["G"],
+    }
+    return rel
+
+
+def _write_film(root: Path, sid: str, film: dict[str, Any], seed: int, truth: dict[str, Any]):
+    """Impedance spectra of an electrolyte film between blocking electrodes, one per temperature.
+
+    σ(T) follows Arrhenius, σ = σ(30 °C)·exp(−Ea/k_B·(1/T − 1/303.15 K)); the bulk resistance
+    is R_b = L/(σ·S), in series with the blocking-electrode double layer (a CPE spike). The
+    temperature is in each file's name (``_30C``), as labs name a temperature series.
+    """
+    (root / "conductivity").mkdir(exist_ok=True)
+    files, points = [], []
+    thickness_cm = film["thickness_um"] * 1e-4
+    for j, t_c in enumerate(film["temperatures_C"]):
+        t_k = t_c + 273.15
+        sigma = film["sigma_30C_S_cm"] * np.exp(
+            -film["Ea_eV"] / _K_B_EV * (1.0 / t_k - 1.0 / 303.15)
+        )
+        r_b = thickness_cm / (sigma * film["area_cm2"])
+        params = {"R0": r_b, "CPE1_Q": 2e-6, "CPE1_alpha": 0.88}
+        f, z = impedance_spectrum(
+            "R0-CPE1", params, f_min=1.0, f_max=1e6, noise=0.002, seed=seed + j
+        )
+        rel = f"conductivity/{sid}_eis_{t_c:.0f}C.csv"
+        write_eis_csv(f, z, root / rel)
+        files.append(rel)
+        points.append({"file": rel, "T_C": t_c, "R_ohm": float(r_b), "sigma_S_cm": float(sigma)})
+    truth["conductivity"] = {
+        "thickness_um": film["thickness_um"],
+        "area_cm2": film["area_cm2"],
+        "Ea_eV": film["Ea_eV"],
+        "circuit": "R0-CPE1",
+        "points": points,
+    }
+    return files

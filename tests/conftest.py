@@ -84,3 +84,20 @@ def two_sample_project(tmp_path: Path) -> Path:
         spectrum, _ = si_carbon_spectrum(state, seed=k)
         write_text_spectrum(spectrum, root / "raman" / f"{sid}_spot1.txt")
     return root
+
+
+@pytest.fixture(scope="session")
+def analysed_demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The demo project, generated and analysed once per test session: read it, never change it.
+
+    Tests that change files or settings make their own project (or a copy of this one).
+    """
+    from charact.demo import make_demo_project
+    from charact.samples import Catalog
+    from charact.samples.analyze import analyze_project
+
+    root = tmp_path_factory.mktemp("analysed-demo") / "demo"
+    made = make_demo_project(root)
+    with Catalog(root) as cat:
+        report = analyze_project(cat)
+    return {"root": root, "truth": made.truth, "report": report}

@@ -291,25 +291,37 @@ def demo(
     made = make_demo_project(directory, seed=seed, overwrite=overwrite)
     console.print(
         f"Wrote the example project to {made.root} "
-        f"({sum(len(f) for f in made.files.values())} instrument files, 3 samples)."
+        f"({sum(len(f) for f in made.files.values())} instrument files, "
+        f"{len(made.files)} samples).",
+        highlight=False,
     )
     with Catalog(made.root) as cat, progress_bar("Reading files") as update:
-        report = cat.ingest(progress=update)
+        report_ = cat.ingest(progress=update)
     from ._common import print_ingest_report
 
-    print_ingest_report(report, cat.project)
+    print_ingest_report(report_, cat.project)
     samples_list(project=made.root, as_json=False)
-    analyze(directory=made.root, force=False, as_json=False)
+    analyze(
+        directory=made.root,
+        force=False,
+        as_json=False,
+        workers=1,
+        scheduler=None,
+        figures=True,
+    )
     compare(
         ["MSiC-P01", "MSiC-C100", "MSiC-C500"],
         project=made.root,
         json_path=made.root / "compare.json",
+        html_path=None,
     )
+    report(target=str(made.root), out=made.root / "report.html", project=None)
     truth = made.root / "truth" / "ground_truth.json"
     console.print(f"Ground truth of every generated number: {truth}", highlight=False)
     console.print(
-        f"Next: `charact compare MSiC-P01 MSiC-C500 -p {made.root}`, "
-        f"`charact samples show MSiC-P01 -p {made.root}`",
+        f"Open the report: {made.root / 'report.html'}\n"
+        f"Next: `charact table {made.root}`, `charact compare MSiC-P01 MSiC-C500 -p {made.root}`, "
+        f"`charact samples show LATP-F01 -p {made.root}`",
         highlight=False,
     )
 

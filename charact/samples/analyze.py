@@ -148,6 +148,18 @@ _KNOWN_SETTINGS: dict[str, frozenset[str]] = {
 #: conductivity of a film between blocking electrodes.
 _SAMPLE_COLUMNS = ("mass_mg", "area_cm2", "thickness_um")
 
+#: The [echem] keys each echem analysis depends on (its result key hashes only these, so
+#: setting a film thickness does not recompute the cycling summaries).
+_RELEVANT: dict[str, frozenset[str]] = {
+    "echem.cycling": frozenset({"electrode", "reference_cycle", "mass_mg", "area_cm2", "cell"}),
+    "echem.eis": frozenset({"circuit", "arc_labels", "drt", "thickness_um", "cell"}),
+    "echem.cv": frozenset({"cell"}),
+    "echem.symmetric": frozenset({"short_fraction", "cell"}),
+    "echem.conductivity": frozenset(
+        {"thickness_um", "area_cm2", "temperature_C", "arrhenius_form"}
+    ),
+}
+
 Progress = Callable[[int, int, str], None]
 
 
@@ -247,10 +259,15 @@ def analysis_settings(
         JSON-friendly settings; :func:`charact.core.provenance.settings_hash` of it is the
         settings part of the result key.
     """
-    settings: dict[str, Any] = {"analysis": analysis, **dict(technique_settings)}
+    table = dict(technique_settings)
+    if analysis in _RELEVANT:
+        table = {k: v for k, v in table.items() if k in _RELEVANT[analysis]}
+    settings: dict[str, Any] = {"analysis": analysis, **table}
     if analysis in ("echem.cycling", "echem.conductivity"):
         cols = sample_columns or {}
         for key in _SAMPLE_COLUMNS:
+            if key not in _RELEVANT[analysis]:
+                continue
             value = cols.get(key, settings.get(key))
             if value not in (None, ""):
                 try:

@@ -1,13 +1,14 @@
 """`charact analyze` and `charact compare` end to end on the demo project.
 
-The cycling workbooks are removed from this copy of the demo: reading them is the slow part
-and tests/samples/test_analyze.py checks their numbers. Reference values come from the
-demo's ``truth/ground_truth.json``.
+The cycling workbooks, Raman maps and the film's spectra are removed from this copy of the
+demo to keep it quick: tests/samples/test_analyze.py and test_report.py check their numbers.
+Reference values come from the demo's ``truth/ground_truth.json``.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -25,8 +26,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("analyze-cli") / "demo"
     made = make_demo_project(root)
-    for path in (root / "cycling").glob("*.xlsx"):
+    for path in [*(root / "cycling").glob("*.xlsx"), *(root / "raman").glob("*_map.txt")]:
         path.unlink()
+    shutil.rmtree(root / "conductivity")
     return {"root": root, "truth": made.truth}
 
 
