@@ -158,11 +158,15 @@ def _read_csv(path: Path) -> list[Sample]:
     ]
     if not numbered:
         return []
+    # Only the delimiter is sniffed (from the header): quoting follows the CSV standard
+    # (RFC 4180: "" inside a quoted field is one "), which the sniffer cannot see in a header.
     try:
-        dialect = csv.Sniffer().sniff(numbered[0][1], delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(numbered[0][1], delimiters=",;\t").delimiter
     except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO("\n".join(ln for _, ln in numbered)), dialect)
+        delimiter = ","
+    reader = csv.reader(
+        io.StringIO("\n".join(ln for _, ln in numbered)), csv.excel, delimiter=delimiter
+    )
     try:
         rows = list(reader)
     except csv.Error as exc:

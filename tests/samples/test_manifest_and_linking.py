@@ -213,3 +213,11 @@ def test_find_project_walks_up(tmp_path, monkeypatch):
     assert find_project(root / "xrd" / "deep") == root.resolve()
     with pytest.raises(CatalogError, match="no charact.toml"):
         find_project(tmp_path)
+
+
+def test_csv_manifest_quotes_follow_the_csv_standard(tmp_path):
+    # RFC 4180: a doubled quote inside a quoted field is one quote character.
+    path = tmp_path / "samples.csv"
+    path.write_text('sample_id,description\nS1,"film ""A"", 50 µm"\nS2,plain\n', encoding="utf-8")
+    samples = read_manifest(path)
+    assert [s.description for s in samples] == ['film "A", 50 µm', "plain"]
