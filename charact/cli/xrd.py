@@ -29,6 +29,18 @@ _STD_HELP = (
     "Phase of known lattice that calibrates the zero/displacement correction: auto (Cu when "
     "found, the current collector), none, or a phase name (e.g. Si for a spiked standard)."
 )
+_KA2_HELP = (
+    "Kα2 handling with a doublet: fit (Kα1/Kα2 doublet profiles, default) or strip "
+    "(Rachinger stripping, then Kα1 profiles)."
+)
+_BROAD_HELP = (
+    "Also look for broad lines hidden in the shoulders of sharp ones (a nanocrystalline phase "
+    "beside a coarse one) in the residual of the first fit."
+)
+_RANGE_HELP = (
+    "Read only this range (Bruker RAW) or scan (.xrdml), 1-based; by default all are read and "
+    "joined when their 2θ spans do not overlap."
+)
 _CORR_HELP = (
     "Correction model: auto (displacement), displacement, zero_shift, zero+displacement, none."
 )
@@ -78,7 +90,13 @@ def parse_wavelength(text: str | None) -> dict[str, float] | None:
     raise InputError(f"--wavelength {text!r}: give 1 or 3 numbers")
 
 
-def _read(path: Path, sample: str, rad: dict[str, float] | None, prm: Path | None) -> Any:
+def _read(
+    path: Path,
+    sample: str,
+    rad: dict[str, float] | None,
+    prm: Path | None,
+    scan_range: int | None = None,
+) -> Any:
     import charact.xrd  # noqa: F401  (registers the XRD readers)
     from charact.core.readers import find_reader, read
 
@@ -88,6 +106,8 @@ def _read(path: Path, sample: str, rad: dict[str, float] | None, prm: Path | Non
         opts["instrument_file"] = prm
     if rad is not None and reader.name == "xrd-gsas" and prm is None:
         opts["wavelength"] = rad["wavelength"]
+    if scan_range is not None:
+        opts["scan_range"] = scan_range  # readers without ranges refuse it by name
     return read(path, technique="xrd", sample_id=sample, **opts)
 
 
@@ -124,6 +144,9 @@ def _run(
     radius: float | None,
     sample: str,
     force: bool,
+    ka2: str = "fit",
+    scan_range: int | None = None,
+    broad_lines: bool = False,
 ) -> list[Any]:
     from ..xrd.analyze import InstrumentProfile, identify_phases
     from ..xrd.phases import load_phase_library
@@ -142,7 +165,7 @@ def _run(
     std = None if standard.lower() == "none" else standard
     out = []
     for f in files:
-        da = _read(f, sample, rad, prm)
+        da = _read(f, sample, rad, prm, scan_range)
         res = identify_phases(
             da,
             library=lib,
@@ -150,6 +173,8 @@ def _run(
             correction=correction,
             instrument=inst,
             profile=profile,
+            ka2=ka2,
+            broad_lines=broad_lines,
             goniometer_radius_mm=radius,
             force=names if force and names else (),
             **(rad or {}),
@@ -164,7 +189,11 @@ def _print_result(res: Any) -> None:
     rad = res.radiation
     console.print(
         f"[bold]{res.source_file}[/bold]  λ(Kα1) = {rad.ka1:.6g} Å"
-        + (f", Kα2 {rad.ka2:.6g} Å × {rad.ka2_ratio:g}" if rad.doublet else ", Kα1 only")
+        + (
+            f", Kα2 {rad.ka2:.6g} Å × {rad.ka2_ratio:g} ({rad.ka2_handling})"
+            if rad.doublet
+            else ", Kα1 only"
+        )
         + f"  ({rad.source})",
         highlight=False,
     )
@@ -247,6 +276,9 @@ def identify(
     profile: str = typer.Option(
         "pseudo_voigt", "--profile", help="pseudo_voigt or split_pseudo_voigt (asymmetric)."
     ),
+    ka2: str = typer.Option("fit", "--ka2", help=_KA2_HELP),
+    scan_range: int | None = typer.Option(None, "--scan-range", help=_RANGE_HELP),
+    broad_lines: bool = typer.Option(False, "--broad-lines", help=_BROAD_HELP),
     radius: float | None = typer.Option(
         None, "--radius-mm", help="Goniometer radius in mm (default: from the file)."
     ),
@@ -270,6 +302,9 @@ def identify(
             radius=radius,
             sample=sample,
             force=False,
+            ka2=ka2,
+            scan_range=scan_range,
+            broad_lines=broad_lines,
         ),
         json_path,
         plot,
@@ -288,6 +323,9 @@ def refine(
     instrument: Path | None = typer.Option(None, "--instrument", help="Instrument profile JSON."),
     prm: Path | None = typer.Option(None, "--prm", help="GSAS instrument file (.prm) for .XRA."),
     profile: str = typer.Option("pseudo_voigt", "--profile", help="Peak profile."),
+    ka2: str = typer.Option("fit", "--ka2", help=_KA2_HELP),
+    scan_range: int | None = typer.Option(None, "--scan-range", help=_RANGE_HELP),
+    broad_lines: bool = typer.Option(False, "--broad-lines", help=_BROAD_HELP),
     radius: float | None = typer.Option(None, "--radius-mm", help="Goniometer radius (mm)."),
     sample: str = typer.Option("", "--sample", help="Sample ID stored in the result."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the result document here."),
@@ -309,6 +347,9 @@ def refine(
             radius=radius,
             sample=sample,
             force=True,
+            ka2=ka2,
+            scan_range=scan_range,
+            broad_lines=broad_lines,
         ),
         json_path,
         plot,

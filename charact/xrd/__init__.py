@@ -9,6 +9,7 @@ from .analyze import (
     identify_phases,
     radiation_of,
     scherrer_size,
+    strip_ka2,
     williamson_hall,
 )
 from .io import (
@@ -21,7 +22,7 @@ from .io import (
     read_xy,
     write_xy,
 )
-from .phases import load_phase_library, reference_patterns_dir, stick_pattern
+from .phases import load_phase_library, reference_patterns_dir, stick_cache_dir, stick_pattern
 
 __all__ = [
     "InstrumentProfile",
@@ -41,7 +42,9 @@ __all__ = [
     "read_xy",
     "reference_patterns_dir",
     "scherrer_size",
+    "stick_cache_dir",
     "stick_pattern",
+    "strip_ka2",
     "williamson_hall",
     "write_xy",
 ]

@@ -22,6 +22,7 @@ The result is an :class:`XRDResult` with ``to_dict()`` (the JSON document) and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from ..core.data import PROVENANCE_ATTRS, provenance_of
+from ..core.data import PROVENANCE_ATTRS, FitResult, Parameter, provenance_of
 from ..core.errors import InputError
 from ..core.lineshapes import pseudo_voigt
 from ..core.provenance import _jsonable, charact_version, now_iso
@@ -56,7 +57,9 @@ __all__ = [
     "fit_peaks",
     "identify_phases",
     "radiation_of",
+    "residual_peaks",
     "scherrer_size",
+    "strip_ka2",
     "williamson_hall",
 ]
 
@@ -84,6 +87,9 @@ class Radiation:
     ka2: float | None
     ka2_ratio: float
     source: str
+    #: How the Kα2 line was handled: ``fit`` (doublet profiles), ``strip`` (Rachinger
+    #: stripping before the fits) or ``none`` (Kα1-only radiation).
+    ka2_handling: str = "fit"
 
     @property
     def doublet(self) -> bool:
@@ -95,6 +101,7 @@ class Radiation:
             "ka2": self.ka2 if self.doublet else None,
             "ka2_ratio": self.ka2_ratio,
             "source": self.source,
+            "ka2_handling": self.ka2_handling if self.doublet else "none",
         }
 
 
@@ -184,6 +191,81 @@ def _pattern_arrays(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
 def _ka2_position(two_theta1: np.ndarray | float, rad: Radiation) -> np.ndarray:
     s = (rad.ka2 or rad.ka1) / rad.ka1 * np.sin(np.radians(np.asarray(two_theta1) / 2))
     return 2 * np.degrees(np.arcsin(np.clip(s, -1, 1)))
+
+
+KA2_METHODS = ("fit", "strip")
+
+
+def strip_ka2(x: np.ndarray, y: np.ndarray, radiation: Radiation) -> np.ndarray:
+    """Remove the Kα2 contribution from a pattern by Rachinger's method.
+
+    Rachinger (J. Sci. Instrum. 25, 254 (1948)): every Kα1 intensity at 2θ₁ comes with a
+    Kα2 copy of ``ka2_ratio`` of it at 2θ₂, where sin θ₂ = (λ₂/λ₁) sin θ₁. Walking up in 2θ,
+    the Kα1 intensity at each point is the measured one minus ``ka2_ratio`` times the Kα1
+    intensity (already stripped) at the angle whose Kα2 line falls there,
+
+        I₁(2θ) = I(2θ) − R · I₁(2θ₁),   sin θ₁ = (λ₁/λ₂) sin θ,
+
+    with cubic (four-point Lagrange) interpolation of the stripped values around 2θ₁, or
+    linear interpolation where fewer stripped neighbours exist (when 2θ₁ falls inside the
+    last step the linear equation is solved for the current point). The Kα2 line is taken
+    to have the Kα1 shape mapped through that angle relation; noise is not smoothed, so the
+    stripped counts are noisier than the measured ones and can go slightly negative (kept,
+    not clipped). Fitting doublets (the default) avoids both.
+
+    Parameters
+    ----------
+    x, y
+        Ascending 2θ (deg) and intensities.
+    radiation
+        The doublet (``ka2``, ``ka2_ratio``); a Kα1-only radiation returns ``y`` unchanged.
+
+    Returns
+    -------
+    numpy.ndarray
+        The Kα1-only intensities on ``x``.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise InputError("strip_ka2 needs 2θ and intensities of the same 1-D shape")
+    if not radiation.doublet:
+        return y.copy()
+    if np.any(np.diff(x) <= 0):
+        raise InputError("strip_ka2 needs a strictly increasing 2θ axis")
+    ratio = float(radiation.ka2_ratio)
+    lam = radiation.ka1 / float(radiation.ka2)  # < 1: the Kα1 parent lies below 2θ
+    src = 2 * np.degrees(np.arcsin(np.clip(lam * np.sin(np.radians(x / 2)), -1, 1)))
+    j = np.searchsorted(x, src, side="right") - 1  # x[j] <= src < x[j + 1]
+    out = np.empty_like(y)
+    xs = x.tolist()
+    ys = y.tolist()
+    for i in range(x.size):
+        k = int(j[i])
+        if k < 0:  # the parent angle is below the measured range: nothing to remove
+            out[i] = ys[i]
+            continue
+        if k >= i:  # separation smaller than one step: parent between x[i-1] and x[i]
+            k = i - 1
+            if k < 0:
+                out[i] = ys[i]
+                continue
+        t = src[i]
+        if k >= 1 and k + 2 < i:  # four stripped neighbours: cubic (Lagrange) interpolation
+            x0, x1, x2, x3 = xs[k - 1], xs[k], xs[k + 1], xs[k + 2]
+            w0 = (t - x1) * (t - x2) * (t - x3) / ((x0 - x1) * (x0 - x2) * (x0 - x3))
+            w1 = (t - x0) * (t - x2) * (t - x3) / ((x1 - x0) * (x1 - x2) * (x1 - x3))
+            w2 = (t - x0) * (t - x1) * (t - x3) / ((x2 - x0) * (x2 - x1) * (x2 - x3))
+            w3 = (t - x0) * (t - x1) * (t - x2) / ((x3 - x0) * (x3 - x1) * (x3 - x2))
+            parent = w0 * out[k - 1] + w1 * out[k] + w2 * out[k + 1] + w3 * out[k + 2]
+            out[i] = ys[i] - ratio * parent
+            continue
+        f = (t - xs[k]) / (xs[k + 1] - xs[k])
+        if k + 1 == i:
+            out[i] = (ys[i] - ratio * (1 - f) * out[k]) / (1 + ratio * f)
+        else:
+            out[i] = ys[i] - ratio * ((1 - f) * out[k] + f * out[k + 1])
+    return out
 
 
 # --------------------------------------------------------------------------- peaks
@@ -284,6 +366,96 @@ def find_peaks(
                     keep[k] = False
         idx = idx[keep]
     return idx
+
+
+def residual_peaks(
+    x: np.ndarray,
+    residual: np.ndarray,
+    variance: np.ndarray,
+    peaks: Sequence[Peak],
+    *,
+    significance: float = 6.0,
+    broader_than: float = 1.8,
+    min_gap_fwhm: float = 1.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (deg) and FWHM guesses of broad peaks left in a fit residual.
+
+    Meant for a nanocrystalline phase whose broad lines sit in the shoulders of a coarse
+    phase's sharp ones and so have no prominence of their own in the first search. The
+    residual is smoothed over the median FWHM of ``peaks`` (Savitzky–Golay, 2nd order) and
+    searched for maxima rising ``significance`` standard deviations of the Poisson noise
+    (``variance`` = background + fitted profile) that are at least ``broader_than`` times
+    as wide as the median FWHM of the five nearest fitted peaks. A maximum closer than
+    ``min_gap_fwhm`` FWHM to a fitted peak is that peak's misfit (shape, asymmetry) and is
+    ignored; narrow left-overs (weak lines the first search missed) are not added either,
+    so the first search decides those.
+    """
+    from scipy.signal import find_peaks as _sp_find_peaks
+    from scipy.signal import peak_widths, savgol_filter
+
+    none = (np.array([]), np.array([]))
+    if not peaks:
+        return none
+    step = float(np.median(np.diff(x)))
+    fwhms = np.array([p.fwhm for p in peaks])
+    typical = float(np.median(fwhms))
+    win = max(5, round(typical / step) | 1)
+    if win >= residual.size:
+        return none
+    smooth = savgol_filter(residual, win, 2)
+    noise = np.sqrt(np.maximum(variance, 1.0)) / math.sqrt(max(1, win // 2))
+    idx, _ = _sp_find_peaks(
+        smooth, height=significance * noise, prominence=significance * noise, distance=win
+    )
+    if not idx.size:
+        return none
+    centers = np.array([p.two_theta for p in peaks])
+    gap = np.abs(x[idx][:, None] - centers[None, :]) / np.maximum(fwhms, step)[None, :]
+    idx = idx[np.all(gap >= min_gap_fwhm, axis=1)]
+    if not idx.size:
+        return none
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wid = peak_widths(smooth, idx, rel_height=0.5)[0] * step
+    # Broad compared with the lines around it (widths grow with angle): the median FWHM of
+    # the five nearest fitted peaks.
+    near = np.argsort(np.abs(x[idx][:, None] - centers[None, :]), axis=1)[:, :5]
+    local = np.median(fwhms[near], axis=1)
+    broad = wid >= broader_than * local
+    return x[idx][broad], np.clip(wid[broad], 3 * step, 1.5)
+
+
+def _full_profile(x: np.ndarray, peaks: Sequence[Peak], radiation: Radiation) -> np.ndarray:
+    """Sum of the fitted profiles of ``peaks`` over the whole of ``x`` (tails included)."""
+    if not peaks:
+        return np.zeros_like(x)
+    lam_ratio = (radiation.ka2 / radiation.ka1) if radiation.doublet else 1.0
+    ratio = radiation.ka2_ratio if radiation.doublet else 0.0
+    asym = np.array([p.asymmetry for p in peaks])
+    return _profiles(
+        x,
+        np.array([p.area for p in peaks]),
+        np.array([p.two_theta for p in peaks]),
+        np.array([p.fwhm for p in peaks]),
+        np.array([p.eta for p in peaks]),
+        None if np.all(asym == 1.0) else asym,
+        ratio,
+        lam_ratio,
+    )
+
+
+def _significant(
+    pk: Peak, x: np.ndarray, bg: np.ndarray, step: float, significance: float, max_fwhm: float
+) -> bool:
+    """Whether a fitted peak is a line: height above ``significance`` σ of the counting noise
+    averaged over its FWHM, area ≥ 3 standard errors (when known), FWHM ≤ ``max_fwhm``."""
+    if not (0 < pk.fwhm <= max_fwhm) or pk.area <= 0:
+        return False
+    b = float(np.interp(pk.two_theta, x, bg))
+    n = max(pk.fwhm / step, 1.0)
+    if pk.height < significance * math.sqrt(max(b, 1.0) / n):
+        return False
+    return not (math.isfinite(pk.area_stderr) and pk.area < 3 * pk.area_stderr)
 
 
 _G = 2.0 * math.sqrt(math.log(2.0) / math.pi)
@@ -443,6 +615,10 @@ def fit_peaks(
                 "range": [float(a), float(b)],
                 "npeaks": n,
                 "redchi": float(res.redchi),
+                "chisqr": float(res.chisqr),
+                "ndata": int(res.ndata),
+                "nvarys": int(res.nvarys),
+                "nfev": int(res.nfev),
                 "success": bool(res.success),
                 "message": str(res.message or ""),
             }
@@ -740,6 +916,83 @@ class XRDResult:
             "charact_version": self.version,
         }
         return _jsonable(doc, nan=None)
+
+    def peak_fit(self) -> FitResult:
+        """The profile fits of this pattern as one core :class:`~charact.core.data.FitResult`.
+
+        Parameters ``peak{i}.center``/``.area``/``.fwhm``/``.eta`` (and ``.asymmetry`` for
+        split profiles) of every peak in 2θ order, with their standard errors; statistics
+        summed over the fitted clusters (χ², data points, varied parameters; reduced χ²,
+        AIC and BIC from those sums; R² over the fitted points); the model (profile, Kα2
+        handling and ratio, background); the curves; derived ``si_to_cu_ratio`` when there
+        is one.
+        """
+        params: dict[str, Parameter] = {}
+        split = self.settings.get("profile") == "split_pseudo_voigt"
+        for i, pk in enumerate(self.peaks):
+            params[f"peak{i}.center"] = Parameter(pk.two_theta, pk.two_theta_stderr, units="deg")
+            params[f"peak{i}.area"] = Parameter(
+                pk.area, pk.area_stderr, min=0.0, units="counts·deg"
+            )
+            params[f"peak{i}.fwhm"] = Parameter(pk.fwhm, pk.fwhm_stderr, units="deg")
+            params[f"peak{i}.eta"] = Parameter(pk.eta, min=0.0, max=1.0)
+            if split:
+                params[f"peak{i}.asymmetry"] = Parameter(pk.asymmetry, min=0.3, max=3.0)
+        clusters = [c for c in self.statistics.get("clusters", []) if "chisqr" in c]
+        chi2 = float(sum(c["chisqr"] for c in clusters))
+        n = int(sum(c["ndata"] for c in clusters))
+        k = int(sum(c["nvarys"] for c in clusters))
+        r2 = math.nan
+        if self.curves is not None and n:
+            fit = self.curves["best_fit"].values - self.curves["background"].values
+            m = fit > 0
+            data = self.curves["data"].values[m]
+            ss_res = float(np.sum((data - self.curves["best_fit"].values[m]) ** 2))
+            ss_tot = float(np.sum((data - data.mean()) ** 2)) if data.size else 0.0
+            r2 = 1 - ss_res / ss_tot if ss_tot > 0 else math.nan
+        ok = n > k and chi2 > 0
+        stats = {
+            "chi2": chi2,
+            "redchi": chi2 / (n - k) if n > k else math.nan,
+            "r2": r2,
+            "aic": n * math.log(chi2 / n) + 2 * k if ok else math.nan,
+            "bic": n * math.log(chi2 / n) + math.log(n) * k if ok else math.nan,
+            "nfev": int(sum(c["nfev"] for c in clusters)),
+            "ndata": n,
+            "nvarys": k,
+            "success": bool(clusters) and all(c.get("success", False) for c in clusters),
+            "message": f"{len(clusters)} peak clusters fitted separately (lmfit leastsq)",
+        }
+        model = {
+            "name": "xrd.peaks",
+            "profile": self.settings.get("profile"),
+            "ka2": self.radiation.to_dict(),
+            "background": dict(self.background),
+            "weights": "1/sqrt(counts)",
+            "cluster_background": "linear, per cluster",
+        }
+        derived = {}
+        if self.si_to_cu_ratio is not None:
+            se = self.si_to_cu_ratio_stderr
+            derived["si_to_cu_ratio"] = Parameter(
+                float(self.si_to_cu_ratio), float(se) if se is not None else math.nan, vary=False
+            )
+        flags = [f for f in self.flags if "cluster" in f]
+        flags += [
+            f"{name} has no standard error"
+            for name, p in params.items()
+            if p.vary and name.endswith(".center") and not math.isfinite(p.stderr)
+        ]
+        return FitResult(
+            analysis="xrd.peaks",
+            parameters=params,
+            statistics=stats,
+            model=model,
+            curves=self.curves,
+            derived=derived,
+            provenance=dict(self.provenance),
+            flags=flags,
+        )
 
     def to_dataset(self) -> xr.Dataset:
         """Curves (data, background, fit, residual) plus a peak table, for netCDF."""
@@ -1255,6 +1508,8 @@ def identify_phases(
     ka2_ratio: float | None = None,
     instrument: InstrumentProfile | None = None,
     profile: str = "pseudo_voigt",
+    ka2: str = "fit",
+    broad_lines: bool = False,
     background_window_deg: float = 1.5,
     hump_window_deg: float = 12.0,
     significance: float = 6.0,
@@ -1289,6 +1544,15 @@ def identify_phases(
         Instrumental profile removed from the widths before Scherrer/Williamson–Hall.
     profile
         ``pseudo_voigt`` or ``split_pseudo_voigt`` (asymmetric peaks).
+    ka2
+        With a Kα doublet: ``fit`` (default) fits every peak as a Kα1/Kα2 doublet;
+        ``strip`` removes Kα2 first by Rachinger's method (:func:`strip_ka2`) and fits
+        Kα1 lines only. Ignored for Kα1-only radiation.
+    broad_lines
+        Search the residual of the first profile fit for broad lines hidden in the
+        shoulders of sharper ones (a nanocrystalline phase beside a coarse one, e.g. 3C-SiC
+        beside Zn in the fityk example) and fit them too (:func:`residual_peaks`). Off by
+        default: every added line is one more a wrong phase can claim.
     background_window_deg, hump_window_deg
         SNIP half windows (deg) of the background and of the amorphous-hump estimate.
     significance
@@ -1313,6 +1577,15 @@ def identify_phases(
     rad = radiation_of(
         da, wavelength=wavelength, wavelength_ka2=wavelength_ka2, ka2_ratio=ka2_ratio
     )
+    if ka2 not in KA2_METHODS:
+        raise InputError(f"ka2 must be one of {', '.join(KA2_METHODS)}, got {ka2!r}")
+    y_measured = y
+    rad_fit = rad
+    if rad.doublet:
+        rad = dataclasses.replace(rad, ka2_handling=ka2)
+        if ka2 == "strip":
+            y = strip_ka2(x, y, rad)
+            rad_fit = Radiation(rad.ka1, None, 0.0, rad.source, "strip")
     if correction == "auto":
         correction = "displacement"
     if correction not in CORRECTION_MODELS:
@@ -1325,7 +1598,7 @@ def identify_phases(
     flags: list[str] = []
     bg, bg_info = _background(x, y, background_window_deg)
     net = y - bg
-    idx = find_peaks(x, net, bg, radiation=rad, significance=significance)
+    idx = find_peaks(x, net, bg, radiation=rad_fit, significance=significance)
     # Initial widths from the half-height width of each maximum.
     from scipy.signal import peak_widths
 
@@ -1338,8 +1611,47 @@ def identify_phases(
     else:
         wid = np.array([])
     peaks, fit_curve, fit_stats = fit_peaks(
-        x, y, bg, x[idx], radiation=rad, profile=profile, fwhm_guess=wid if idx.size else 0.1
+        x, y, bg, x[idx], radiation=rad_fit, profile=profile, fwhm_guess=wid if idx.size else 0.1
     )
+    # Optional second pass: broad peaks hidden in the shoulder of a sharper one (a
+    # nanocrystalline phase next to a coarse one) have no prominence of their own in the
+    # first search; they stand out in the residual of the first fit.
+    extra = extra_w = np.array([])
+    if broad_lines:
+        extra, extra_w = residual_peaks(
+            x,
+            y - bg - _full_profile(x, peaks, rad_fit),
+            bg + np.maximum(fit_curve, 0),
+            peaks,
+            significance=significance,
+        )
+    if extra.size:
+        pos = np.concatenate([[p.two_theta for p in peaks], extra])
+        n_first = len(peaks)
+        wguess = np.concatenate([[p.fwhm for p in peaks], extra_w])
+        order = np.argsort(pos)
+        trial, trial_curve, trial_stats = fit_peaks(
+            x, y, bg, pos[order], radiation=rad_fit, profile=profile, fwhm_guess=wguess[order]
+        )
+        # A residual maximum is kept as a peak only if, fitted, it is a significant line no
+        # broader than the background window (broader features are background or hump).
+        keep = []
+        for pk in trial:
+            new = int(np.argmin(np.abs(pos - pk.two_theta))) >= n_first
+            if not new or _significant(pk, x, bg, step, significance, background_window_deg):
+                keep.append(pk)
+        if len(keep) == len(trial):
+            peaks, fit_curve, fit_stats = trial, trial_curve, trial_stats
+        elif len(keep) > n_first:
+            peaks, fit_curve, fit_stats = fit_peaks(
+                x,
+                y,
+                bg,
+                [p.two_theta for p in keep],
+                radiation=rad_fit,
+                profile=profile,
+                fwhm_guess=[p.fwhm for p in keep],
+            )
     if not peaks:
         flags.append("no peak found above the noise: no phase can be identified")
     obs = np.array([p.two_theta for p in peaks])
@@ -1574,12 +1886,17 @@ def identify_phases(
             "residual": xr.Variable("two_theta", y - bg - fit_curve, {"units": "counts"}),
         },
     )
+    if y is not y_measured:
+        curves["data"].attrs["long_name"] = "counts with Kα2 stripped (Rachinger)"
+        curves["data_measured"] = xr.Variable("two_theta", y_measured, {"units": "counts"})
     prov = provenance_of(da)
     settings = {
         "phases": [p.name for p in lib],
         "standard": standard,
         "correction": correction,
         "profile": profile,
+        "ka2": ka2,
+        "broad_lines": broad_lines,
         "background_window_deg": background_window_deg,
         "hump_window_deg": hump_window_deg,
         "significance": significance,

@@ -14,6 +14,7 @@ Cu Kα.
 
 from __future__ import annotations
 
+import itertools
 import re
 import struct
 from os import PathLike
@@ -238,6 +239,53 @@ def _check_counts(two_theta: np.ndarray, counts: np.ndarray, path: Path, where: 
         )
 
 
+def _combine_ranges(
+    segments: list[tuple[np.ndarray, np.ndarray]], path: Path, what: str, scan_range: int | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One pattern from the ranges/scans of a file: (2θ, counts, range number per point).
+
+    ``scan_range`` (1-based) picks one. Without it a single segment is returned as is and
+    several are joined into one pattern when they do not overlap in 2θ (each point keeps its
+    range number); overlapping segments (repeated or interleaved scans) are ambiguous and
+    raise, naming them.
+    """
+    n = len(segments)
+    if scan_range is not None:
+        k = int(scan_range)
+        if not 1 <= k <= n:
+            raise InputError(
+                f"scan_range={scan_range}: the file holds {n} {what}(s), 1-{n}", path=path
+            )
+        tt, c = segments[k - 1]
+        return tt, c, None
+    if n == 1:
+        return segments[0][0], segments[0][1], None
+    spans = [(float(tt[0]), float(tt[-1]), i + 1) for i, (tt, _) in enumerate(segments)]
+    ordered = sorted(spans)
+    for (_lo0, hi0, i0), (lo1, _hi1, i1) in itertools.pairwise(ordered):
+        if lo1 <= hi0:
+            listing = "; ".join(f"{i}: {lo:g}-{hi:g}°" for lo, hi, i in spans)
+            raise InputError(
+                f"the file holds {n} {what}s whose 2θ ranges overlap ({what}s {i0} and {i1}; "
+                f"{listing}): which one to analyse is ambiguous",
+                path=path,
+                hint=f"pass scan_range=K (1-{n}; CLI --scan-range K) to read one of them",
+            )
+    order = [i - 1 for _, _, i in ordered]
+    tt = np.concatenate([segments[i][0] for i in order])
+    c = np.concatenate([segments[i][1] for i in order])
+    rng = np.concatenate([np.full(segments[i][0].size, i + 1) for i in order])
+    return tt, c, rng
+
+
+def _with_range(da: xr.DataArray, rng: np.ndarray | None, what: str) -> xr.DataArray:
+    if rng is None:
+        return da
+    return da.assign_coords(
+        range=xr.Variable("two_theta", rng.astype(np.int64), {"units": "1", "long_name": what})
+    )
+
+
 # --------------------------------------------------------------------------- Bruker .brml
 
 
@@ -448,6 +496,7 @@ def read_bruker_raw(
     *,
     wavelength: float | None = None,
     ka2_ratio: float | None = None,
+    scan_range: int | None = None,
 ) -> xr.DataArray:
     """Read a Bruker DIFFRAC.plus RAW version 4 file (magic ``RAW1.01``).
 
@@ -457,7 +506,12 @@ def read_bruker_raw(
     (average), 624 (Kα1), 632 (Kα2), 640 (Kβ) and the Kα2/Kα1 ratio at 648. Each range has a
     header (its length, 304, at offset 0), the number of steps (uint32 at 4), the start 2θ
     (float64 at 16), the step (float64 at 176) and the size of supplementary headers (uint32
-    at 256); the counts follow as float32. Only the first range is read.
+    at 256); the counts follow as float32, and the next range header follows the counts.
+
+    Every range is read. ``scan_range=K`` (1-based) returns range K alone; otherwise one
+    range is returned as is, and several are joined into one pattern when their 2θ spans do
+    not overlap, with a ``range`` coordinate giving each point's range number. Overlapping
+    ranges (a repeated scan) are ambiguous and raise :class:`InputError` listing them.
     """
     p = Path(path)
     buf = p.read_bytes()
@@ -474,24 +528,39 @@ def read_bruker_raw(
     anode = buf[608:612].split(b"\0")[0].decode("ascii", "replace")
     avg, ka1, ka2, kb, ratio = struct.unpack_from("<5d", buf, 616)
     off = 712
-    (hlen, steps) = struct.unpack_from("<II", buf, off)
-    if hlen != 304:
-        raise CorruptFileError(f"byte {off}: range header length {hlen}, expected 304", path=p)
-    (start_2theta,) = struct.unpack_from("<d", buf, off + 16)
-    (step,) = struct.unpack_from("<d", buf, off + 176)
-    (supp,) = struct.unpack_from("<I", buf, off + 256)
-    data_at = off + hlen + supp
-    end = data_at + 4 * steps
-    if end > len(buf):
-        raise CorruptFileError(
-            f"truncated: range 1 needs {steps} counts up to byte {end}, file has {len(buf)}",
-            path=p,
-        )
-    counts = np.frombuffer(buf, dtype="<f4", count=steps, offset=data_at).astype(float)
-    if not (step > 0 and np.isfinite(start_2theta)):
-        raise CorruptFileError(f"range 1: start {start_2theta} / step {step} make no axis", path=p)
-    two_theta = start_2theta + step * np.arange(steps)
-    _check_counts(two_theta, counts, p, "range 1")
+    segments: list[tuple[np.ndarray, np.ndarray]] = []
+    range_meta: list[dict[str, Any]] = []
+    for r in range(1, nranges + 1):
+        if off + 304 > len(buf):
+            raise CorruptFileError(
+                f"truncated: range {r} header at byte {off}, file has {len(buf)} bytes", path=p
+            )
+        (hlen, steps) = struct.unpack_from("<II", buf, off)
+        if hlen != 304:
+            raise CorruptFileError(
+                f"byte {off}: range {r} header length {hlen}, expected 304", path=p
+            )
+        (start_2theta,) = struct.unpack_from("<d", buf, off + 16)
+        (step,) = struct.unpack_from("<d", buf, off + 176)
+        (supp,) = struct.unpack_from("<I", buf, off + 256)
+        data_at = off + hlen + supp
+        end = data_at + 4 * steps
+        if end > len(buf):
+            raise CorruptFileError(
+                f"truncated: range {r} needs {steps} counts up to byte {end}, file has {len(buf)}",
+                path=p,
+            )
+        counts = np.frombuffer(buf, dtype="<f4", count=steps, offset=data_at).astype(float)
+        if not (step > 0 and np.isfinite(start_2theta)):
+            raise CorruptFileError(
+                f"range {r}: start {start_2theta} / step {step} make no axis", path=p
+            )
+        tt = start_2theta + step * np.arange(steps)
+        _check_counts(tt, counts, p, f"range {r}")
+        segments.append((tt, counts))
+        range_meta.append({"steps": int(steps), "start_2theta": start_2theta, "step": step})
+        off = end
+    two_theta, counts, rng = _combine_ranges(segments, p, "range", scan_range)
     if wavelength is not None:
         ka1_used, ratio_used = float(wavelength), 0.0 if ka2_ratio is None else float(ka2_ratio)
         src = "option: wavelength given by the user"
@@ -515,15 +584,15 @@ def read_bruker_raw(
         "anode": anode,
         "wavelengths": {"average": avg, "ka1": ka1, "ka2": ka2, "kbeta": kb, "ratio": ratio},
         "ranges": int(nranges),
-        "steps": int(steps),
-        "start_2theta": start_2theta,
-        "step": step,
+        "range_headers": range_meta,
+        "range_read": int(scan_range) if scan_range is not None else "all",
     }
     attrs = _radiation_attrs(ka1_used, ka2 if ratio_used > 0 else None, ratio_used, src, path=p)
     attrs["instrument"] = "Bruker (RAW v4)"
-    return make_spectrum(
+    da = make_spectrum(
         two_theta, counts, axis="two_theta", technique="xrd", metadata=meta, attrs=attrs
     )
+    return _with_range(da, rng, "RAW range number")
 
 
 # --------------------------------------------------------------------------- GSAS STD + PRM
@@ -680,15 +749,61 @@ def _sniff_xrdml(head: bytes, path: Path) -> float:
     return 0.0
 
 
+def _xrdml_scan(scan: Any, p: Path, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(2θ, counts) of one ``<scan>`` element."""
+    dp = _find_local(scan, "dataPoints")
+    if dp is None:
+        raise CorruptFileError(f"<scan> {k} has no <dataPoints>", path=p)
+    counts_el = None
+    for e in dp:
+        if _local(e.tag) in ("counts", "intensities"):
+            counts_el = e
+    if counts_el is None or not (counts_el.text or "").strip():
+        raise CorruptFileError(f"<scan> {k}: <dataPoints> has no <counts>/<intensities>", path=p)
+    try:
+        counts = np.array([float(v) for v in counts_el.text.split()])
+    except ValueError as exc:
+        raise CorruptFileError(
+            f"<scan> {k}: <{_local(counts_el.tag)}> are not numbers ({exc})", path=p
+        ) from None
+    tt = None
+    for pos in dp:
+        if _local(pos.tag) == "positions" and pos.get("axis") == "2Theta":
+            lst = _find_local(pos, "listPositions")
+            if lst is not None:
+                tt = np.array([float(v) for v in (lst.text or "").split()])
+            else:
+                s, e = _find_local(pos, "startPosition"), _find_local(pos, "endPosition")
+                if s is None or e is None:
+                    raise CorruptFileError(
+                        f"<scan> {k}: 2Theta <positions> without start/end", path=p
+                    )
+                tt = np.linspace(float(s.text), float(e.text), counts.size)
+    if tt is None:
+        raise CorruptFileError(f'<scan> {k}: no <positions axis="2Theta"> in <dataPoints>', path=p)
+    if tt.size != counts.size:
+        raise CorruptFileError(
+            f"<scan> {k}: {tt.size} 2θ positions but {counts.size} intensities", path=p
+        )
+    _check_counts(tt, counts, p, f"<scan> {k} <dataPoints>")
+    return tt, counts
+
+
 def read_xrdml(
     path: str | PathLike[str],
     *,
     wavelength: float | None = None,
     ka2_ratio: float | None = None,
+    scan_range: int | None = None,
 ) -> xr.DataArray:
     """Read a PANalytical ``.xrdml`` file (XML, schema http://www.xrdml.com/XRDMeasurement).
 
-    The first ``<scan>`` of the first ``<xrdMeasurement>`` is read. 2θ comes from
+    Every ``<scan>`` of every ``<xrdMeasurement>`` is read: ``scan_range=K`` (1-based, in
+    document order) returns scan K alone; otherwise one scan is returned as is, and several
+    are joined into one pattern when their 2θ spans do not overlap, with a ``range``
+    coordinate giving each point's scan number. Overlapping scans (repeats) or scans of
+    measurements with different wavelengths are ambiguous and raise :class:`InputError`
+    listing them. 2θ comes from
     ``<positions axis="2Theta">`` as ``<startPosition>``/``<endPosition>`` (evenly spaced) or
     ``<listPositions>``; intensities from ``<counts>`` or ``<intensities>`` (per step). The
     radiation is ``<usedWavelength>``: ``kAlpha1``, ``kAlpha2``, ``ratioKAlpha2KAlpha1``; its
@@ -700,41 +815,27 @@ def read_xrdml(
         raise CorruptFileError(
             f"root element <{_local(root.tag)}>, expected xrdMeasurements", path=p
         )
-    scan = _find_local(root, "scan")
-    if scan is None:
+    scans = [e for e in root.iter() if _local(e.tag) == "scan"]
+    if not scans:
         raise CorruptFileError("no <scan> element", path=p)
-    dp = _find_local(scan, "dataPoints")
-    if dp is None:
-        raise CorruptFileError("<scan> has no <dataPoints>", path=p)
-    counts_el = None
-    for e in dp:
-        if _local(e.tag) in ("counts", "intensities"):
-            counts_el = e
-    if counts_el is None or not (counts_el.text or "").strip():
-        raise CorruptFileError("<dataPoints> has no <counts>/<intensities>", path=p)
-    try:
-        counts = np.array([float(v) for v in counts_el.text.split()])
-    except ValueError as exc:
-        raise CorruptFileError(f"<{_local(counts_el.tag)}>: not numbers ({exc})", path=p) from None
-    tt = None
-    for pos in dp:
-        if _local(pos.tag) == "positions" and pos.get("axis") == "2Theta":
-            lst = _find_local(pos, "listPositions")
-            if lst is not None:
-                tt = np.array([float(v) for v in (lst.text or "").split()])
-            else:
-                s, e = _find_local(pos, "startPosition"), _find_local(pos, "endPosition")
-                if s is None or e is None:
-                    raise CorruptFileError("2Theta <positions> without start/end", path=p)
-                tt = np.linspace(float(s.text), float(e.text), counts.size)
-    if tt is None:
-        raise CorruptFileError('no <positions axis="2Theta"> in <dataPoints>', path=p)
-    if tt.size != counts.size:
-        raise CorruptFileError(f"{tt.size} 2θ positions but {counts.size} intensities", path=p)
-    if _local(counts_el.tag) == "intensities":
-        pass  # already counts per step as exported
-    _check_counts(tt, counts, p, "<dataPoints>")
-    wl = _find_local(root, "usedWavelength")
+    segments = [_xrdml_scan(scan, p, k) for k, scan in enumerate(scans, 1)]
+    tt, counts, rng = _combine_ranges(segments, p, "scan", scan_range)
+    # The radiation of the measurement(s) holding the scans read: one, or the same for all.
+    holders = [m for m in root.iter() if _local(m.tag) == "xrdMeasurement"]
+    wls = []
+    for m in holders:
+        w = _find_local(m, "usedWavelength")
+        if w is not None:
+            wls.append(" ".join("".join(w.itertext()).split()) + repr(sorted(w.attrib.items())))
+    if len(set(wls)) > 1 and scan_range is None and len(scans) > 1:
+        raise InputError(
+            f"the file holds {len(holders)} measurements with different wavelengths",
+            path=p,
+            hint=f"pass scan_range=K (1-{len(scans)}; CLI --scan-range K) to read one scan",
+        )
+    owner = {id(sc): m for m in holders for sc in m.iter() if _local(sc.tag) == "scan"}
+    first = scans[(int(scan_range) if scan_range is not None else 1) - 1]
+    wl = _find_local(owner.get(id(first), root), "usedWavelength")
     ka1 = ka2 = ratio = None
     intended = ""
     if wl is not None:
@@ -777,9 +878,12 @@ def read_xrdml(
         if sample is not None and _find_local(sample, "id") is not None
         else "",
     }
+    meta["scans"] = len(scans)
+    meta["scan_read"] = int(scan_range) if scan_range is not None else "all"
     attrs = _radiation_attrs(ka1, ka2, ratio, src, radius_mm=radius, path=p)
     attrs["instrument"] = "PANalytical (xrdml)"
-    return make_spectrum(tt, counts, axis="two_theta", technique="xrd", metadata=meta, attrs=attrs)
+    da = make_spectrum(tt, counts, axis="two_theta", technique="xrd", metadata=meta, attrs=attrs)
+    return _with_range(da, rng, "xrdml scan number")
 
 
 # --------------------------------------------------------------------------- Rigaku .ras
@@ -882,7 +986,7 @@ for _reader in (
         extensions=(".raw",),
         sniff=_sniff_raw4,
         read=read_bruker_raw,
-        options=("wavelength", "ka2_ratio"),
+        options=("wavelength", "ka2_ratio", "scan_range"),
     ),
     Reader(
         name="xrd-gsas",
@@ -900,7 +1004,7 @@ for _reader in (
         extensions=(".xrdml",),
         sniff=_sniff_xrdml,
         read=read_xrdml,
-        options=("wavelength", "ka2_ratio"),
+        options=("wavelength", "ka2_ratio", "scan_range"),
     ),
     Reader(
         name="xrd-ras",

@@ -9,16 +9,19 @@ regenerated and checked. Users add phases by putting CIFs in a folder and naming
 
 Stick patterns come from pymatgen's :class:`~pymatgen.analysis.diffraction.xrd.XRDCalculator`
 (kinematic intensities with atomic scattering factors, Lorentz-polarisation factor, no
-Debye–Waller factor) for the measured Kα1 wavelength, and are cached in memory keyed by the
-CIF's SHA-256, the wavelength and the 2θ range.
+Debye–Waller factor) for the measured Kα1 wavelength, and are cached in memory and on disk
+(:func:`stick_cache_dir`; ``CHARACT_CACHE_DIR`` or the user cache folder) keyed by the CIF's
+SHA-256, the wavelength, the 2θ range and the pymatgen version.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 import os
+import sys
 import threading
 import warnings
 from collections.abc import Iterable, Sequence
@@ -43,6 +46,7 @@ __all__ = [
     "load_phase_library",
     "load_reference_phase",
     "reference_patterns_dir",
+    "stick_cache_dir",
     "stick_pattern",
     "write_reference_cifs",
 ]
@@ -596,6 +600,105 @@ class StickPattern:
 
 _stick_cache: dict[tuple[str, float, float, float], StickPattern] = {}
 
+#: Bumped when the layout of a cached stick file changes (old files are then recomputed).
+_STICK_CACHE_FORMAT = 1
+
+
+def stick_cache_dir() -> Path | None:
+    """The folder of the on-disk stick-pattern cache, or ``None`` when it is switched off.
+
+    ``$CHARACT_CACHE_DIR/xrd-sticks`` when that variable is set (an empty value or ``off``
+    switches the disk cache off), else the user cache folder of the platform:
+    ``$XDG_CACHE_HOME/charact/xrd-sticks`` (default ``~/.cache``, XDG Base Directory
+    Specification) on Linux, ``~/Library/Caches/charact/xrd-sticks`` on macOS and
+    ``%LOCALAPPDATA%\\charact\\xrd-sticks`` on Windows.
+    """
+    env = os.environ.get("CHARACT_CACHE_DIR")
+    if env is not None:
+        if env.strip().lower() in ("", "off", "none", "0"):
+            return None
+        return Path(env).expanduser() / "xrd-sticks"
+    if sys.platform.startswith("win"):
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Caches"
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "charact" / "xrd-sticks"
+
+
+def _pymatgen_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("pymatgen")
+    except Exception:  # an unusual install without metadata: key on the module's own
+        import pymatgen.core
+
+        return str(getattr(pymatgen.core, "__version__", "unknown"))
+
+
+def _stick_key(sha256: str, wavelength: float, wlo: float, whi: float) -> dict[str, Any]:
+    return {
+        "format": _STICK_CACHE_FORMAT,
+        "cif_sha256": sha256,
+        "wavelength": round(float(wavelength), 7),
+        "two_theta_range": [float(wlo), float(whi)],
+        "pymatgen": _pymatgen_version(),
+    }
+
+
+def _stick_file(folder: Path, key: dict[str, Any]) -> Path:
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"))
+    return folder / (hashlib.sha256(text.encode("utf-8")).hexdigest() + ".json")
+
+
+def _read_cached_sticks(path: Path, key: dict[str, Any], name: str) -> StickPattern | None:
+    """The stick pattern stored at ``path`` if it is intact and made for ``key``, else None."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if doc.get("key") != key:
+            return None
+        tt = np.asarray(doc["two_theta"], float)
+        inten = np.asarray(doc["intensity"], float)
+        d = np.asarray(doc["d_spacing"], float)
+        hkl = [tuple(int(v) for v in h) for h in doc["hkl"]]
+        mult = [int(m) for m in doc["multiplicity"]]
+        n = tt.size
+        if not (
+            tt.ndim == inten.ndim == d.ndim == 1
+            and inten.size == d.size == len(hkl) == len(mult) == n
+            and all(len(h) == 3 for h in hkl)
+            and np.all(np.isfinite(tt))
+            and np.all(np.isfinite(inten))
+            and np.all(np.diff(tt) >= 0)
+        ):
+            return None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return StickPattern(name, float(key["wavelength"]), tt, inten, hkl, d, mult)  # type: ignore[arg-type]
+
+
+def _write_cached_sticks(path: Path, key: dict[str, Any], sp: StickPattern) -> None:
+    from ..core.store import atomic_write
+
+    doc = {
+        "key": key,
+        "phase": sp.phase,
+        "two_theta": sp.two_theta.tolist(),
+        "intensity": sp.intensity.tolist(),
+        "d_spacing": sp.d_spacing.tolist(),
+        "hkl": [list(h) for h in sp.hkl],
+        "multiplicity": list(sp.multiplicity),
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path) as fh:
+            json.dump(doc, fh)
+    except OSError:  # a read-only or full cache folder: the memory cache still works
+        pass
+
 
 def _three_index(hkl: Sequence[int]) -> tuple[int, int, int]:
     # pymatgen writes Miller–Bravais (h k i l) for hexagonal lattices; i = -(h + k) is redundant.
@@ -604,13 +707,48 @@ def _three_index(hkl: Sequence[int]) -> tuple[int, int, int]:
     return (int(hkl[0]), int(hkl[1]), int(hkl[2]))
 
 
+def _compute_sticks(
+    phase: ReferencePhase, wavelength: float, wlo: float, whi: float
+) -> StickPattern:
+    from pymatgen.analysis.diffraction.xrd import XRDCalculator
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pat = XRDCalculator(wavelength=float(wavelength)).get_pattern(
+            phase.structure, scaled=False, two_theta_range=(wlo, whi)
+        )
+    return StickPattern(
+        phase.name,
+        float(wavelength),
+        np.asarray(pat.x, float),
+        np.asarray(pat.y, float),
+        [_three_index(h[0]["hkl"]) for h in pat.hkls],
+        np.asarray(pat.d_hkls, float),
+        [int(sum(x["multiplicity"] for x in h)) for h in pat.hkls],
+    )
+
+
 def stick_pattern(
-    phase: ReferencePhase, wavelength: float, two_theta_range: tuple[float, float]
+    phase: ReferencePhase,
+    wavelength: float,
+    two_theta_range: tuple[float, float],
+    *,
+    cache_dir: str | PathLike[str] | bool | None = True,
 ) -> StickPattern:
     """Stick pattern of ``phase`` for ``wavelength`` (Å) over ``two_theta_range`` (deg).
 
-    Intensities are scaled to 100 for the strongest line inside the range. Computed once per
-    (CIF sha256, wavelength) over 5–150° (or wider when asked) and cached in memory.
+    Intensities are scaled to 100 for the strongest line inside the range. The pattern is
+    computed once per (CIF sha256, wavelength) over 5–150° (or wider when asked), kept in
+    memory, and stored on disk (one JSON file per key, written atomically) so that later
+    sessions read it instead of recomputing it. The disk key is the CIF's SHA-256, the
+    wavelength, the computed 2θ range, the pymatgen version and the cache format; a file
+    that does not parse or was made for another key is recomputed and replaced.
+
+    Parameters
+    ----------
+    cache_dir
+        ``True`` (default): :func:`stick_cache_dir`; a folder: use it; ``False``/``None``:
+        memory only.
     """
     if not (np.isfinite(wavelength) and 0.01 < wavelength < 10):
         raise InputError(f"wavelength must be in Å (0.01-10), got {wavelength!r}")
@@ -624,22 +762,17 @@ def stick_pattern(
     with _lock:
         full = _stick_cache.get(key)
     if full is None:
-        from pymatgen.analysis.diffraction.xrd import XRDCalculator
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pat = XRDCalculator(wavelength=float(wavelength)).get_pattern(
-                phase.structure, scaled=False, two_theta_range=(wlo, whi)
-            )
-        full = StickPattern(
-            phase.name,
-            float(wavelength),
-            np.asarray(pat.x, float),
-            np.asarray(pat.y, float),
-            [_three_index(h[0]["hkl"]) for h in pat.hkls],
-            np.asarray(pat.d_hkls, float),
-            [int(sum(x["multiplicity"] for x in h)) for h in pat.hkls],
+        folder = (
+            stick_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
         )
+        disk_key = _stick_key(phase.sha256, wavelength, wlo, whi)
+        path = _stick_file(folder, disk_key) if folder is not None else None
+        if path is not None and path.is_file():
+            full = _read_cached_sticks(path, disk_key, phase.name)
+        if full is None:
+            full = _compute_sticks(phase, wavelength, wlo, whi)
+            if path is not None:
+                _write_cached_sticks(path, disk_key, full)
         with _lock:
             _stick_cache[key] = full
     m = (full.two_theta >= lo) & (full.two_theta <= hi)

@@ -7,7 +7,7 @@ calculation (the XRD issue brings pymatgen's for that) — it is ground truth fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -349,3 +349,55 @@ def ras_text(da: xr.DataArray) -> str:
         f"{t:.4f} {c:.0f} 1.0000" for t, c in zip(da["two_theta"].values, da.values, strict=True)
     ]
     return "\r\n".join(head + rows + ["*RAS_INT_END", "*RAS_DATA_END"]) + "\r\n"
+
+
+def raw4_bytes(
+    ranges: Sequence[tuple[np.ndarray, np.ndarray]],
+    *,
+    ka1: float = CU_KA1,
+    ka2: float = CU_KA2,
+    ka2_ratio: float = 0.5,
+) -> bytes:
+    """A Bruker RAW v4 (``RAW1.01``) file holding ``ranges`` [(2θ, counts), ...], for tests.
+
+    Layout as read by :func:`charact.xrd.io.read_bruker_raw` (Bruker, *DIFFRAC plus XCH
+    V.5.0 User's Manual, Appendix A*): a 712-byte file header (range count at byte 12, anode
+    at 608, wavelengths average/Kα1/Kα2/Kβ and the Kα2/Kα1 ratio as float64 from 616), then
+    per range a 304-byte header (its length, the number of steps, start 2θ at 16, step at
+    176, supplementary-header size 0 at 256) followed by the counts as float32. Each range
+    must be evenly spaced.
+    """
+    import struct
+
+    head = bytearray(712)
+    head[0:7] = b"RAW1.01"
+    struct.pack_into("<I", head, 12, len(ranges))
+    head[608:610] = b"Cu"
+    avg = (2 * ka1 + ka2 * ka2_ratio) / (2 + ka2_ratio) if ka2_ratio else ka1
+    struct.pack_into("<5d", head, 616, avg, ka1, ka2, 1.39222, ka2_ratio)
+    out = bytes(head)
+    for tt, counts in ranges:
+        tt = np.asarray(tt, float)
+        step = float(np.median(np.diff(tt)))
+        if not np.allclose(np.diff(tt), step, rtol=1e-6, atol=1e-9):
+            raise ValueError("a RAW range must be evenly spaced")
+        rh = bytearray(304)
+        struct.pack_into("<II", rh, 0, 304, tt.size)
+        struct.pack_into("<d", rh, 16, float(tt[0]))
+        struct.pack_into("<d", rh, 176, step)
+        struct.pack_into("<I", rh, 256, 0)
+        out += bytes(rh) + np.asarray(counts, "<f4").tobytes()
+    return out
+
+
+def xrdml_multi_text(patterns: Sequence[xr.DataArray], *, intended: str = "K-Alpha 1") -> str:
+    """An ``.xrdml`` document with one ``<scan>`` per pattern in one measurement (tests)."""
+    one = xrdml_text(patterns[0], intended=intended)
+    head = one.split('    <scan appendNumber="0"', 1)[0]
+    tail = "  </xrdMeasurement>\n</xrdMeasurements>\n"
+    scans = []
+    for k, da in enumerate(patterns):
+        block = xrdml_text(da, intended=intended).split('    <scan appendNumber="0"', 1)[1]
+        block = block.split("    </scan>", 1)[0]
+        scans.append(f'    <scan appendNumber="{k}"' + block + "    </scan>\n")
+    return head + "".join(scans) + tail

@@ -8,7 +8,7 @@ import pytest
 
 from charact.cli import main
 from charact.xrd.io import write_xy
-from charact.xrd.synthetic import structure_pattern
+from charact.xrd.synthetic import structure_pattern, xrdml_multi_text
 from tests.conftest import shared_file
 
 
@@ -111,3 +111,39 @@ def test_bad_wavelength_and_bad_cif(pattern_file, tmp_path, capsys):
     )
     assert rc == 1
     assert "bad.cif" in capsys.readouterr().err
+
+
+def test_identify_ka2_strip_option(tmp_path, capsys):
+    da, _ = structure_pattern({"Si": 1.0, "Cu": 1.0}, displacement_mm=0.1, seed=2)
+    path = write_xy(da, tmp_path / "doublet.xy")
+    out = tmp_path / "strip.json"
+    rc = main(
+        ["xrd", "identify", str(path), "--wavelength", "CuKa", "--ka2", "strip", "--json", str(out)]
+    )
+    assert rc == 0
+    doc = json.loads(out.read_text())
+    assert doc["radiation"]["ka2_handling"] == "strip" and doc["settings"]["ka2"] == "strip"
+    assert {p["name"] for p in doc["phases"] if p["present"]} == {"Si", "Cu"}
+    assert "(strip)" in capsys.readouterr().out
+    rc = main(["xrd", "identify", str(path), "--wavelength", "CuKa", "--ka2", "ignore"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "ka2 must be one of fit, strip" in err and "Traceback" not in err
+
+
+def test_identify_scan_range_option(tmp_path, capsys):
+    da, _ = structure_pattern({"Si": 1.0, "Cu": 1.0}, ka2_ratio=0.0, seed=5)
+    path = tmp_path / "repeat.xrdml"
+    path.write_text(xrdml_multi_text([da, da]))  # the same range scanned twice
+    rc = main(["xrd", "identify", str(path)])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "repeat.xrdml" in err and "overlap" in err and "--scan-range" in err
+    assert "Traceback" not in err
+    out = tmp_path / "r.json"
+    rc = main(["xrd", "identify", str(path), "--scan-range", "2", "--json", str(out)])
+    assert rc == 0
+    assert {p["name"] for p in json.loads(out.read_text())["phases"] if p["present"]} == {
+        "Si",
+        "Cu",
+    }

@@ -16,7 +16,15 @@ import charact.xrd  # noqa: F401  (registers the XRD readers)
 from charact.core.errors import CorruptFileError, InputError
 from charact.core.readers import read
 from charact.xrd.io import read_brml, read_bruker_raw, read_gsas_std, read_ras, read_xrdml, read_xy
-from charact.xrd.synthetic import ras_text, structure_pattern, synthetic_pattern, xrdml_text
+from charact.xrd.synthetic import (
+    CU_KA1,
+    ras_text,
+    raw4_bytes,
+    structure_pattern,
+    synthetic_pattern,
+    xrdml_multi_text,
+    xrdml_text,
+)
 from tests.conftest import shared_file
 
 
@@ -190,3 +198,62 @@ def test_xy_wavelength_option_and_bad_input(tmp_path):
     e.write_text("")
     with pytest.raises(CorruptFileError):
         read_xy(e)
+
+
+# --------------------------------------------------------------------------- multi-range files
+
+
+def _two_parts():
+    da, _ = structure_pattern({"Si": 1.0}, two_theta=np.arange(20.0, 80.0, 0.02), seed=1)
+    x, y = da["two_theta"].values, da.values
+    lo = x < 50
+    return da, x, y, lo
+
+
+def test_raw_reads_every_range(tmp_path):
+    _, x, y, lo = _two_parts()
+    p = tmp_path / "two.raw"
+    # Written in reverse 2θ order: the reader joins the ranges by angle.
+    p.write_bytes(raw4_bytes([(x[~lo], y[~lo]), (x[lo], y[lo])]))
+    both = read(p)
+    assert both.attrs["reader"] == "xrd-bruker-raw"
+    np.testing.assert_allclose(both["two_theta"].values, x)
+    np.testing.assert_allclose(both.values, y.astype(np.float32))
+    assert both["range"].attrs["units"] == "1"
+    assert set(both["range"].values[lo]) == {2} and set(both["range"].values[~lo]) == {1}
+    assert both.attrs["wavelength"] == pytest.approx(CU_KA1)
+    one = read(p, scan_range=2)
+    np.testing.assert_allclose(one["two_theta"].values, x[lo])
+    assert "range" not in one.coords
+    with pytest.raises(InputError, match="holds 2 range"):
+        read(p, scan_range=3)
+    # The same range measured twice: which to analyse is ambiguous.
+    rep = tmp_path / "repeat.raw"
+    rep.write_bytes(raw4_bytes([(x, y), (x, y)]))
+    with pytest.raises(InputError, match="repeat.raw.*overlap"):
+        read(rep)
+    assert read(rep, scan_range=1).size == x.size
+    # A second range cut short is a truncated file, named as such.
+    cut = tmp_path / "cut2.raw"
+    cut.write_bytes(p.read_bytes()[:-100])
+    with pytest.raises(CorruptFileError, match="range 2 needs"):
+        read_bruker_raw(cut)
+
+
+def test_xrdml_reads_every_scan(tmp_path):
+    da, x, y, lo = _two_parts()
+    n = int(lo.sum())
+    p = tmp_path / "two.xrdml"
+    p.write_text(
+        xrdml_multi_text([da.isel(two_theta=slice(0, n)), da.isel(two_theta=slice(n, None))])
+    )
+    both = read(p)
+    np.testing.assert_allclose(both["two_theta"].values, x, atol=1e-5)
+    np.testing.assert_allclose(both.values, y)
+    assert list(np.unique(both["range"].values)) == [1, 2]
+    assert read(p, scan_range=1).size == n
+    rep = tmp_path / "repeat.xrdml"
+    rep.write_text(xrdml_multi_text([da, da]))
+    with pytest.raises(InputError, match="scans 1 and 2"):
+        read(rep)
+    assert read(rep, scan_range=2).size == x.size

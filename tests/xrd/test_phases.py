@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -151,3 +153,86 @@ def test_reference_dir_override(monkeypatch, tmp_path):
         reference_patterns_dir()
     monkeypatch.setenv("CHARACT_REFERENCE_PATTERNS", str(tmp_path))
     assert reference_patterns_dir() == tmp_path
+
+
+# --------------------------------------------------------------------------- disk cache
+
+
+def _fresh(monkeypatch, folder):
+    """Point the disk cache at ``folder`` and empty the memory cache."""
+    from charact.xrd import phases as ph
+
+    monkeypatch.setenv("CHARACT_CACHE_DIR", str(folder))
+    monkeypatch.setattr(ph, "_stick_cache", {})
+    return ph
+
+
+def test_sticks_are_cached_on_disk_and_read_back(monkeypatch, tmp_path):
+    ph = _fresh(monkeypatch, tmp_path)
+    si = load_phase_library(["Si"])[0]
+    first = stick_pattern(si, CU_KA1, (20, 100))
+    files = list((tmp_path / "xrd-sticks").glob("*.json"))
+    assert len(files) == 1
+    # A new session (empty memory cache) must read the file, not call pymatgen.
+    monkeypatch.setattr(ph, "_stick_cache", {})
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed although a valid cache file exists")
+
+    monkeypatch.setattr(ph, "_compute_sticks", boom)
+    again = stick_pattern(si, CU_KA1, (20, 100))
+    np.testing.assert_array_equal(again.two_theta, first.two_theta)
+    np.testing.assert_array_equal(again.intensity, first.intensity)
+    assert again.hkl == first.hkl and again.multiplicity == first.multiplicity
+
+
+def test_stick_cache_key_has_wavelength_range_and_pymatgen_version(monkeypatch, tmp_path):
+    ph = _fresh(monkeypatch, tmp_path)
+    si = load_phase_library(["Si"])[0]
+    folder = tmp_path / "xrd-sticks"
+    stick_pattern(si, CU_KA1, (20, 100))
+    stick_pattern(si, 1.0, (20, 100))  # another wavelength
+    stick_pattern(si, CU_KA1, (2, 170))  # wider than the standard 5–150° range
+    assert len(list(folder.glob("*.json"))) == 3
+    monkeypatch.setattr(ph, "_stick_cache", {})
+    monkeypatch.setattr(ph, "_pymatgen_version", lambda: "0.0.0-other")
+    stick_pattern(si, CU_KA1, (20, 100))  # another pymatgen: computed again, new file
+    assert len(list(folder.glob("*.json"))) == 4
+
+
+def test_corrupt_stick_cache_entry_is_recomputed(monkeypatch, tmp_path):
+    ph = _fresh(monkeypatch, tmp_path)
+    si = load_phase_library(["Si"])[0]
+    good = stick_pattern(si, CU_KA1, (20, 100))
+    (path,) = (tmp_path / "xrd-sticks").glob("*.json")
+    for bad in ("{not json", '{"key": 1}', path.read_text().replace('"hkl"', '"hk"')):
+        path.write_text(bad)
+        monkeypatch.setattr(ph, "_stick_cache", {})
+        calls = []
+        real = ph._compute_sticks
+        monkeypatch.setattr(
+            ph, "_compute_sticks", lambda *a, real=real, calls=calls: calls.append(1) or real(*a)
+        )
+        again = stick_pattern(si, CU_KA1, (20, 100))
+        assert calls == [1]
+        np.testing.assert_allclose(again.two_theta, good.two_theta)
+        json.loads(path.read_text())  # replaced by a valid entry
+        monkeypatch.setattr(ph, "_compute_sticks", real)
+
+
+def test_stick_cache_dir_sources(monkeypatch, tmp_path):
+    from charact.xrd.phases import stick_cache_dir
+
+    monkeypatch.setenv("CHARACT_CACHE_DIR", str(tmp_path))
+    assert stick_cache_dir() == tmp_path / "xrd-sticks"
+    monkeypatch.setenv("CHARACT_CACHE_DIR", "off")
+    assert stick_cache_dir() is None
+    monkeypatch.delenv("CHARACT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    if sys.platform.startswith("linux"):
+        assert stick_cache_dir() == tmp_path / "xdg" / "charact" / "xrd-sticks"
+    # Switched off: nothing is written anywhere.
+    ph = _fresh(monkeypatch, tmp_path / "unused")
+    monkeypatch.setenv("CHARACT_CACHE_DIR", "")
+    stick_pattern(load_phase_library(["Si"])[0], CU_KA1, (20, 100))
+    assert not (tmp_path / "unused").exists() and ph.stick_cache_dir() is None
