@@ -402,6 +402,10 @@ class _EISResult:
             out["flags"] = [*out["flags"], f"DRT not computed: {self.drt_error}"]
         return out
 
+    def to_dataset(self) -> Any:
+        """The circuit fit (data, fit, residuals, parameters) as a Dataset."""
+        return self.fit.to_dataset()
+
 
 def _run_eis(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
     from ..echem.eis import check_kramers_kronig, fit_circuit
@@ -599,6 +603,27 @@ def _draw(analysis: str, obj: Any, result: Any, figure: Path, doc: dict[str, Any
         doc["warnings"].append(f"figure not drawn ({type(exc).__name__}: {exc})")
 
 
+def _save_dataset(result: Any, path: Path, doc: dict[str, Any]) -> None:
+    """Save the result's Dataset as netCDF when it has one; a failure is noted, not fatal."""
+    if not hasattr(result, "to_dataset"):
+        return
+    from ..core.store import save_netcdf
+
+    try:
+        ds = result.to_dataset()
+        ds.attrs.update(
+            {
+                "analysis": doc.get("analysis", ""),
+                "sample_id": doc.get("sample_id", ""),
+                "source_file": str(doc.get("source_file", "")),
+            }
+        )
+        save_netcdf(ds, path)
+        doc["dataset"] = path.name
+    except Exception as exc:  # arrays are a convenience; the JSON result stands
+        doc["warnings"].append(f"netCDF not written ({type(exc).__name__}: {exc})")
+
+
 def analyze_measurement(
     measurement: Mapping[str, Any],
     *,
@@ -606,6 +631,7 @@ def analyze_measurement(
     technique_settings: Mapping[str, Any] | None = None,
     sample_columns: Mapping[str, Any] | None = None,
     figure: str | Path | None = None,
+    dataset: str | Path | None = None,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """Run the default analysis of one catalogued measurement.
 
@@ -623,6 +649,9 @@ def analyze_measurement(
     figure
         Save the analysis figure there (``.png`` or ``.svg``); its name is recorded in the
         document as ``figure``.
+    dataset
+        Save the result's arrays (``to_dataset()``: fitted curves, maps, per-particle tables)
+        there as netCDF; its name is recorded in the document as ``dataset``.
 
     Returns
     -------
@@ -673,6 +702,8 @@ def analyze_measurement(
         doc = _finish(result.to_dict(), analysis, settings, measurement, caught)
         if figure is not None:
             _draw(analysis, obj, result, Path(figure), doc)
+        if dataset is not None:
+            _save_dataset(result, Path(dataset), doc)
     return analysis, settings, doc
 
 
@@ -912,6 +943,7 @@ def _run_job(job: _Job) -> tuple[str, dict[str, Any], dict[str, Any], str] | tup
     mid = m0["measurement_id"]
     results_dir = Path(job.results_dir)
     fig_tmp = results_dir / f".figure-{mid}-{id(job)}.png" if job.figures else None
+    nc_tmp = results_dir / f".dataset-{mid}-{id(job)}.nc"
     try:
         if job.group:
             analysis, settings, doc = analyze_group(
@@ -928,11 +960,15 @@ def _run_job(job: _Job) -> tuple[str, dict[str, Any], dict[str, Any], str] | tup
                 technique_settings=job.settings,
                 sample_columns=job.columns,
                 figure=fig_tmp,
+                dataset=nc_tmp,
             )
         stem = f"{analysis}-{mid}-{settings_hash(settings)}"
         if fig_tmp is not None and fig_tmp.is_file():
             fig_tmp.replace(results_dir / f"{stem}.png")
             doc["figure"] = f"{stem}.png"
+        if nc_tmp.is_file():
+            nc_tmp.replace(results_dir / f"{stem}.nc")
+            doc["dataset"] = f"{stem}.nc"
         target = results_dir / f"{stem}.json"
         save_json(doc, target)
         return analysis, settings, doc, str(target)
@@ -941,8 +977,9 @@ def _run_job(job: _Job) -> tuple[str, dict[str, Any], dict[str, Any], str] | tup
     except Exception as exc:  # a bug in one analysis must not stop the batch
         return (job.label, f"{job.label}: unexpected {type(exc).__name__}: {exc} (a bug)")
     finally:
-        if fig_tmp is not None and fig_tmp.exists():
-            fig_tmp.unlink()
+        for tmp in (fig_tmp, nc_tmp):
+            if tmp is not None and tmp.exists():
+                tmp.unlink()
 
 
 class _Serial:
@@ -1016,7 +1053,8 @@ def analyze_project(
     for echem). A key already in the catalogue, with its result file present, is skipped;
     otherwise the analysis runs, its document is written atomically as
     ``.charact/results/<analysis>-<measurement_id>-<settings hash>.json`` (with its figure
-    beside it as ``.png``) and recorded with :meth:`Catalog.add_result`.
+    beside it as ``.png`` and its arrays as ``.nc``) and recorded with
+    :meth:`Catalog.add_result`.
 
     The impedance spectra of a sample with a film thickness (``thickness_um``) are analysed
     together as one conductivity series (``echem.conductivity``; the key holds every input).
