@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,18 @@ from charact.xrd.synthetic import synthetic_pattern
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _caches_in_tmp(tmp_path_factory):
+    """Tests keep charact's on-disk caches (XRD stick patterns) in a temporary folder."""
+    old = os.environ.get("CHARACT_CACHE_DIR")
+    os.environ["CHARACT_CACHE_DIR"] = str(tmp_path_factory.mktemp("charact-cache"))
+    yield
+    if old is None:
+        os.environ.pop("CHARACT_CACHE_DIR", None)
+    else:
+        os.environ["CHARACT_CACHE_DIR"] = old
 
 
 def shared_file(*parts: str) -> Path:

@@ -80,6 +80,8 @@ _KNOWN_SETTINGS: dict[str, frozenset[str]] = {
             "goniometer_radius_mm",
             "significance",
             "min_score",
+            "ka2",
+            "broad_lines",
         }
     ),
     "raman": frozenset(
