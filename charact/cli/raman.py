@@ -76,7 +76,9 @@ def _baseline(name: str | None) -> str | None:
 
 @app.command()
 def fit(
-    files: list[Path] = typer.Argument(..., help="Raman spectra (text/CSV exports)."),
+    files: list[Path] = typer.Argument(
+        ..., help="Raman spectra (text/CSV exports, .spc, single-spectrum .wdf or LabSpec .xml)."
+    ),
     model: str = typer.Option("auto", "--model", "-m", help=_MODEL_HELP),
     baseline: str = typer.Option("none", "--baseline", help=_BASELINE_HELP),
     calibrate: Path | None = typer.Option(
@@ -186,48 +188,69 @@ def fit(
 
 @app.command("map")
 def map_(
-    file: Path = typer.Argument(..., help="Raman map export (long X Y Wave Intensity, or wide)."),
+    file: Path = typer.Argument(
+        ..., help="Raman map: long (X Y Wave Intensity) or wide text export, .wdf, LabSpec .xml."
+    ),
     out: Path = typer.Option(..., "--out", help="netCDF file for the fitted maps (.nc)."),
-    model: str = typer.Option("si-carbon", "--model", "-m", help=_MODEL_HELP),
+    model: str = typer.Option(
+        "si-carbon",
+        "--model",
+        "-m",
+        help=_MODEL_HELP + " On maps, auto chooses the model pixel by pixel.",
+    ),
     baseline: str = typer.Option("none", "--baseline", help=_BASELINE_HELP),
     calibrate: Path | None = typer.Option(
         None, "--calibrate", help="Measured c-Si reference spectrum for the shift axis."
     ),
+    si_reference: float = typer.Option(
+        520.5, "--si-reference", help="Unstrained c-Si phonon position in cm^-1."
+    ),
     laser_nm: float | None = typer.Option(
         None, "--laser-nm", help="Excitation wavelength in nm (for La)."
     ),
-    chunk_pixels: int | None = typer.Option(
-        None, "--chunk-pixels", help="Fit in dask chunks of about this many pixels."
+    chunk_pixels: int = typer.Option(
+        2500,
+        "--chunk-pixels",
+        help="Pixels fitted and written per block (whole rows); memory is bounded by one block.",
     ),
     sample: str = typer.Option("", "--sample", help="Sample ID stored with the result."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON summary."),
     plot: Path | None = typer.Option(None, "--plot", help="Write parameter images (.png/.svg)."),
 ) -> None:
-    """Fit every pixel of a map; write the parameter images as netCDF."""
+    """Fit every pixel of a map block by block; write the parameter images as netCDF."""
     from rich.table import Table
 
-    from ..core.store import save_json, save_netcdf
+    from ..core.store import load_netcdf, save_json
     from ..raman.fit import calibrate_shift
-    from ..raman.maps import fit_map
+    from ..raman.maps import fit_map_to_netcdf
 
     if out.suffix.lower() not in (".nc", ".nc4", ".h5"):
         raise InputError(f"{out}: the map result is netCDF; name it .nc")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise InputError(f"{plot}: plot files must end in .png, .svg or .pdf")
     cube = _read(file, sample, laser_nm)
     if cube.ndim != 3:
         raise InputError(f"{file}: this is a single spectrum, not a map; use `charact raman fit`")
     calibration = None
     if calibrate is not None:
-        calibration = calibrate_shift(_read(calibrate, "", None))
-    result = fit_map(
-        cube,
-        model=model,
-        baseline=_baseline(baseline),
-        calibration=calibration,
-        laser_nm=laser_nm,
-        chunk_pixels=chunk_pixels,
-    )
-    save_netcdf(result.to_dataset(), out)
-    summary = result.summary()
+        calibration = calibrate_shift(_read(calibrate, "", None), reference=si_reference)
+    ny = int(cube.sizes["y"])
+    with (
+        progress_bar("Fitting rows", enabled=ny * cube.sizes["x"] > chunk_pixels) as update,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        summary = fit_map_to_netcdf(
+            cube,
+            out,
+            chunk_pixels=chunk_pixels,
+            progress=lambda done, total: update(done, total, ""),
+            model=model,
+            baseline=_baseline(baseline),
+            calibration=calibration,
+            laser_nm=laser_nm,
+            reference=si_reference,
+        )
     table = Table(
         title=f"{file.name}: {summary['pixels_fitted']}/{summary['pixels']} pixels "
         f"fitted, model {model}"
@@ -242,6 +265,10 @@ def map_(
     console.print(
         "Si state: " + ", ".join(f"{k} {v}" for k, v in summary["si_state_counts"].items())
     )
+    for region, counts in summary.get("model_choice_counts", {}).items():
+        console.print(
+            f"models chosen ({region}): " + ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        )
     if summary["pixels_failed"]:
         first = summary["pixels_failed"][0]
         err_console.print(
@@ -256,7 +283,7 @@ def map_(
     if plot is not None:
         from ..raman.plot import plot_map_overview
 
-        axes = plot_map_overview(result)
+        axes = plot_map_overview(load_netcdf(out))
         _savefig(axes[0].figure, plot)
 
 

@@ -9,14 +9,16 @@ from .fit import (
     fit_spectrum,
 )
 from .io import (
+    read_labspec_xml,
     read_map_long,
     read_map_wide,
     read_text_spectrum,
+    read_wdf,
     write_map_long,
     write_map_wide,
     write_text_spectrum,
 )
-from .maps import MapResult, fit_map
+from .maps import MapResult, fit_map, fit_map_to_netcdf
 from .models import BANDS, MODELS, build_model
 
 __all__ = [
@@ -30,10 +32,13 @@ __all__ = [
     "compare_models",
     "despike",
     "fit_map",
+    "fit_map_to_netcdf",
     "fit_spectrum",
+    "read_labspec_xml",
     "read_map_long",
     "read_map_wide",
     "read_text_spectrum",
+    "read_wdf",
     "write_map_long",
     "write_map_wide",
     "write_text_spectrum",

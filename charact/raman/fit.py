@@ -671,9 +671,10 @@ class RamanFit:
 
 # --------------------------------------------------------------------------- public fits
 
-#: Default polynomial background degree per fit group: low for the narrow Si window, cubic
-#: for the 800 cm^-1 wide carbon window where fluorescence curves.
-_DEFAULT_DEGREE = {"silicon": 1, "carbon": 3}
+#: Default polynomial background degree per fit group: low for the narrow Si window, quartic
+#: for the 800 cm^-1 wide carbon window where fluorescence curves (a cubic left a -1 %
+#: systematic error on I_D/I_G by area under a fluorescence hump; docs/raman.md).
+_DEFAULT_DEGREE = {"silicon": 1, "carbon": 4}
 
 
 @dataclass
@@ -695,7 +696,7 @@ def _fit_group(
     prepared: xr.DataArray,
     name: str,
     bands: list[Band],
-    degree: int | None,
+    degree: int | str | None,
     k: int,
     *,
     laser_nm: float | None,
@@ -989,7 +990,7 @@ def fit_spectrum(
     laser_nm
         Excitation wavelength (nm) for La; taken from the spectrum's attrs when omitted.
     background_degree
-        Polynomial degree fitted with the bands: ``"auto"`` (1 for Si, 3 for carbon), an
+        Polynomial degree fitted with the bands: ``"auto"`` (1 for Si, 4 for carbon), an
         int, or None.
     y_ratio
         y of Xc = Ic/(Ic + y·Ia) (default 0.88, Bustarret et al. 1988).

@@ -13,9 +13,10 @@ Formats:
   documentation, 1996).
 
 Maps become ``intensity`` on dims ``(y, x, raman_shift)`` with x and y in µm; pixels missing
-from a long-format file are NaN and counted in ``attrs["missing_pixels"]``. Renishaw ``.wdf``,
-LabSpec ``.xml``/``.l6s``, old-format and multi-spectrum ``.spc`` are not read yet (see
-docs/raman.md).
+from a long-format file are NaN and counted in ``attrs["missing_pixels"]``. Renishaw ``.wdf``
+(``raman-wdf``) and Horiba LabSpec ``.xml`` (``raman-labspec-xml``) go through maintained
+third-party readers (:mod:`charact.raman._vendor`); LabSpec ``.l6s``, old-format and
+multi-spectrum ``.spc`` are not read (see docs/raman.md).
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from ..core.store import atomic_write
 from ..core.textio import read_numeric_table, sniff_numeric_table
 
 __all__ = [
+    "read_labspec_xml",
     "read_map_long",
     "read_map_wide",
     "read_spc",
     "read_text_spectrum",
+    "read_wdf",
     "write_map_long",
     "write_map_wide",
     "write_spc",
@@ -720,3 +723,7 @@ register_reader(
         options=("laser_wavelength",),
     )
 )
+
+
+# Renishaw .wdf and Horiba LabSpec .xml: maintained third-party readers (see _vendor.py).
+from ._vendor import read_labspec_xml, read_wdf  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from charact.cli import main
 from charact.core.store import load_netcdf
@@ -93,3 +94,43 @@ def test_models_command_lists_models(capsys):
     assert main(["raman", "models", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert {"carbon-5", "si-carbon", "c-si"} <= {r["model"] for r in rows}
+
+
+def test_map_command_reads_wdf_and_chooses_models_per_pixel(tmp_path, capsys):
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    cube, _ = synthetic_map(3, 4, raman_shift=np.linspace(300, 1900, 600), seed=5)
+    yy, xx = np.meshgrid(cube["y"].values, cube["x"].values, indexing="ij")
+    src = write_wdf(
+        tmp_path / "map.wdf",
+        cube["raman_shift"].values,
+        cube.values.reshape(12, -1),
+        xy_um=(xx.ravel(), yy.ravel()),
+        ncollected=11,  # interrupted: the last pixel is missing
+    )
+    out = tmp_path / "map.nc"
+    code = main(
+        [
+            "raman",
+            "map",
+            str(src),
+            "--model",
+            "auto",
+            "--chunk-pixels",
+            "4",
+            "--out",
+            str(out),
+            "--json",
+            str(tmp_path / "m.json"),
+        ]
+    )
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    assert "11/12 pixels" in text.out and "models chosen (si)" in text.out
+    ds = load_netcdf(out)
+    assert ds.attrs["model_name"] == "auto" and ds.attrs["laser_nm"] == pytest.approx(532.0)
+    assert ds["model_si"].dims == ("y", "x")
+    summary = json.loads((tmp_path / "m.json").read_text())
+    assert summary["model_choice_counts"]["si"]["si"] == 11  # c-Si + a-Si in every pixel
+    assert summary["pixels_failed"][0]["reason"] == "missing, NaN or inf data"

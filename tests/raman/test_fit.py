@@ -58,12 +58,38 @@ def test_generated_spectra_recover_the_truth(state):
     truth = bands["D"].height / bands["G"].height  # 2.33, 1.70, 1.50 (synthetic.STATES)
     assert res.ratios["ID_IG_height"] == pytest.approx(truth, rel=0.03)
     truth_area = bands["D"].area / bands["G"].area
-    # Areas of broad Lorentzians sit largely in their wings, partly taken by the fitted
-    # background polynomial within the window: the area ratio is held to 6 %.
-    assert res.ratios["ID_IG_area"] == pytest.approx(truth_area, rel=0.06)
+    # At this noise (σ = 5 counts, G height 100) the area ratio's own standard error is
+    # 2.6-3.0 %: the D/G Lorentzian wings trade against the background polynomial. The truth
+    # must lie within 2 of those standard errors (the 3 % target is checked at SNR 50 below).
+    area = res.ratios["ID_IG_area"]
+    assert abs(area - truth_area) < 2 * res.ratios["ID_IG_area_stderr"]
+    assert res.ratios["ID_IG_area_stderr"] < 0.035 * truth_area
     # the stated uncertainty is honest: the truth lies within 4 standard errors
     assert abs(res.ratios["ID_IG_height"] - truth) < 4 * res.ratios["ID_IG_height_stderr"] + 0.01
     assert res.preprocessing["spikes_removed"] >= 3
+
+
+@pytest.mark.parametrize("state", list(STATES))
+def test_area_ratio_has_no_background_bias_and_reaches_3_percent(state):
+    """I_D/I_G by area for the generating model: no systematic error under a sloping baseline
+    and a fluorescence hump, and within 3 % of the truth for every noise draw at SNR 50.
+
+    A cubic background left -0.9 to -1.3 % on this ratio without any noise (the hump is not
+    cubic over 1000-1800 cm^-1); the default quartic removes it.
+    """
+    bands = {b.name: b for b in STATES[state]}
+    truth = bands["D"].area / bands["G"].area
+    smooth = {k: v for k, v in HARD.items() if k != "spikes"}
+    exact = synthetic_spectrum(STATES[state], seed=None, noise=0.0, **smooth)
+    res = _quiet_fit(exact, model=GENERATING[state], despike_spectrum=False)
+    assert res.ratios["ID_IG_area"] == pytest.approx(truth, rel=0.002)
+    errors = []
+    for seed in range(8):  # noise 2 counts on a G band of 100 counts
+        da = synthetic_spectrum(STATES[state], seed=seed, noise=2.0, **HARD)
+        res = _quiet_fit(da, model=GENERATING[state])
+        errors.append(res.ratios["ID_IG_area"] / truth - 1)
+    assert np.max(np.abs(errors)) < 0.03
+    assert abs(np.mean(errors)) < 0.01  # no systematic offset
 
 
 @pytest.mark.parametrize(
@@ -227,3 +253,57 @@ def test_descending_axis_gives_the_same_fit():
     up = _quiet_fit(da, model="c-si+carbon-2")
     down = _quiet_fit(da.isel(raman_shift=slice(None, None, -1)), model="c-si+carbon-2")
     assert math.isclose(up.peaks["c-Si"]["center"], down.peaks["c-Si"]["center"], abs_tol=1e-6)
+
+
+# --------------------------------------------------------------------------- more of the library
+
+
+def test_pybaselines_baseline_is_recorded_in_the_result():
+    da = synthetic_spectrum(STATES["pristine"], seed=6)
+    res = _quiet_fit(da, model="c-si+carbon-2", baseline="arpls", baseline_params={"lam": 1e7})
+    doc = res.to_dict()
+    assert doc["baseline"]["method"] == "arpls"
+    assert doc["baseline"]["params"]["lam"] == 1e7
+    assert "pybaselines" in doc["baseline"]["library"]
+    # the subtracted baseline is kept with the curves, so plots sit on the measured data
+    assert float(res.fit.curves["baseline"].max()) > 0
+
+
+def test_bwf_c_si_and_g_are_fitted_with_their_maximum_reported():
+    """Breit-Wigner-Fano bands of known parameters (core.lineshapes.fano): the reported
+    centre is the maximum ω0 + Γ/(2q) and the height I0(1 + 1/q²)."""
+    from charact.core.lineshapes import fano
+
+    x = np.arange(300.0, 1900.0, 1.0)
+    rng = np.random.default_rng(4)
+    y = 60 + 0.01 * (x - 300)
+    y = y + fano(x, 800.0, 516.0, 8.0, -12.0) + fano(x, 120.0, 1585.0, 60.0, -8.0)
+    y = y + 180.0 / (1 + ((x - 1350.0) / 55.0) ** 2)  # D: Lorentzian, height 180, FWHM 110
+    da = synthetic_spectrum([], raman_shift=x, baseline=(0.0, 0.0), noise=0.0).copy(
+        data=y + rng.normal(0, 2.0, x.size)
+    )
+    res = _quiet_fit(da, model="c-si-bwf+carbon-2-bwf")
+    c, g = res.peaks["c-Si"], res.peaks["G"]
+    assert c["center"] == pytest.approx(516.0 + 8.0 / (2 * -12.0), abs=0.1)
+    assert c["height"] == pytest.approx(800.0 * (1 + 1 / 144), rel=0.02)
+    assert g["center"] == pytest.approx(1585.0 + 60.0 / (2 * -8.0), abs=1.0)
+    assert res.peaks["D"]["center"] == pytest.approx(1350.0, abs=1.0)
+
+
+def test_a_si_full_model_recovers_the_four_amorphous_bands():
+    """a-Si TO, LO, LA and TA Gaussians (Beeman et al. 1985 positions) of known truth."""
+    from charact.raman.synthetic import RamanBand
+
+    bands = [
+        RamanBand("a-Si", "gaussian", 475.0, 70.0, 300.0),
+        RamanBand("a-Si-LO", "gaussian", 385.0, 80.0, 90.0),
+        RamanBand("a-Si-LA", "gaussian", 305.0, 80.0, 70.0),
+        RamanBand("a-Si-TA", "gaussian", 150.0, 60.0, 120.0),
+    ]
+    da = synthetic_spectrum(bands, raman_shift=np.arange(100.0, 700.0), seed=3, noise=2.0)
+    res = _quiet_fit(da, model="a-si-full")
+    assert res.fit.success
+    for b in bands:
+        assert res.peaks[b.name]["center"] == pytest.approx(b.center, abs=5.0), b.name
+    assert res.peaks["a-Si"]["height"] == pytest.approx(300.0, rel=0.05)
+    assert res.silicon["state"] == "amorphous"

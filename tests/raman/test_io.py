@@ -142,3 +142,155 @@ def test_spc_round_trip_and_integer_scaled_y(tmp_path):
     (tmp_path / "multi.spc").write_bytes(bytes(multi))
     with pytest.raises(CorruptFileError, match="multi-spectrum SPC"):
         read_spc(tmp_path / "multi.spc")
+
+
+# --------------------------------------------------------------------------- vendor formats
+
+
+def _map_truth(ny=3, nx=4, n=200):
+    cube, _ = synthetic_map(ny, nx, raman_shift=np.linspace(300, 1900, n), seed=3)
+    yy, xx = np.meshgrid(cube["y"].values, cube["x"].values, indexing="ij")
+    return cube, cube.values.reshape(-1, n), xx.ravel(), yy.ravel()
+
+
+def test_wdf_single_spectrum_keeps_values_axis_and_laser(tmp_path):
+    pytest.importorskip("wdf")
+    from charact.raman.synthetic import si_carbon_spectrum
+    from tests.raman.vendor_files import write_wdf
+
+    da, _ = si_carbon_spectrum("pristine")
+    p = write_wdf(tmp_path / "s.wdf", da["raman_shift"].values, da.values[None], laser_nm=785.0)
+    back = charact.read(p)
+    assert back.attrs["reader"] == "raman-wdf"
+    assert back.dims == ("raman_shift",)
+    # stored as float32, high to low (WiRE order): read back ascending
+    np.testing.assert_allclose(back["raman_shift"].values, da["raman_shift"].values, atol=1e-4)
+    np.testing.assert_allclose(back.values, da.values, rtol=1e-6)
+    # header laser wavenumber 1e7/785 cm^-1 -> 785 nm
+    assert back.attrs["laser_wavelength"] == pytest.approx(785.0, abs=0.01)
+    assert back.attrs["laser_wavelength_source"] == "file"
+
+
+def test_wdf_map_grid_from_stage_positions_and_interrupted_map(tmp_path):
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    cube, flat, xs, ys = _map_truth()
+    # shuffled acquisition order: the grid must come from the ORGN X/Y, not from the order
+    perm = np.random.default_rng(0).permutation(len(xs))
+    p = write_wdf(
+        tmp_path / "m.wdf",
+        cube["raman_shift"].values,
+        flat[perm],
+        xy_um=(xs[perm], ys[perm]),
+        map_shape=(3, 4),
+        ncollected=10,  # an interrupted map: the last two spectra were never collected
+    )
+    back = charact.read(p)
+    assert back.dims == ("y", "x", "raman_shift")
+    assert back.attrs["missing_pixels"] == 2
+    np.testing.assert_allclose(back["x"].values, cube["x"].values)
+    np.testing.assert_allclose(back["y"].values, cube["y"].values)
+    want = cube.values.copy()
+    for k in perm[10:]:
+        want[np.unravel_index(k, (3, 4))] = np.nan
+    np.testing.assert_allclose(back.values, want, rtol=1e-6)
+    assert back.attrs["laser_wavelength"] == pytest.approx(532.0, abs=0.01)
+
+
+def test_wdf_bad_files(tmp_path):
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    cube, flat, xs, ys = _map_truth()
+    shift = cube["raman_shift"].values
+    with pytest.raises(CorruptFileError, match="truncated DATA block"):
+        charact.read(write_wdf(tmp_path / "cut.wdf", shift, flat, xy_um=(xs, ys), truncate=900))
+    with pytest.raises(CorruptFileError, match="without X/Y stage positions"):
+        charact.read(write_wdf(tmp_path / "series.wdf", shift, flat))
+    xd, yd = xs.copy(), ys.copy()
+    xd[1], yd[1] = xd[0], yd[0]  # two spectra at one stage position
+    with pytest.raises(CorruptFileError, match="holds 2 spectra"):
+        charact.read(write_wdf(tmp_path / "dup.wdf", shift, flat, xy_um=(xd, yd)))
+    with pytest.raises(CorruptFileError, match="expected Raman shift"):
+        charact.read(write_wdf(tmp_path / "ev.wdf", shift, flat[:1], x_unit=4))
+    bad = tmp_path / "bad.wdf"
+    bad.write_bytes(b"WDF1" + bytes(100))
+    with pytest.raises(CorruptFileError, match="bad.wdf"):
+        charact.read(bad)
+
+
+def test_wdf_axis_in_nm_is_converted_with_the_laser(tmp_path):
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    shift = np.linspace(100.0, 2000.0, 300)
+    nm = 1e7 / (1e7 / 532.0 - shift)  # scattered wavelength of each shift for a 532 nm laser
+    y = np.exp(-(((shift - 520.0) / 5) ** 2))
+    back = charact.read(write_wdf(tmp_path / "nm.wdf", nm, y[None], x_unit=3))
+    np.testing.assert_allclose(back["raman_shift"].values, shift, atol=0.02)
+
+
+def test_labspec_xml_spectrum_and_map(tmp_path):
+    pytest.importorskip("rsciio")
+    from charact.raman.synthetic import si_carbon_spectrum
+    from tests.raman.vendor_files import write_labspec_xml
+
+    da, _ = si_carbon_spectrum("cycled-100")
+    p = write_labspec_xml(tmp_path / "s.xml", da["raman_shift"].values, da.values, laser_nm=532.1)
+    back = charact.read(p)
+    assert back.attrs["reader"] == "raman-labspec-xml"
+    np.testing.assert_allclose(back["raman_shift"].values, da["raman_shift"].values, atol=1e-5)
+    np.testing.assert_allclose(back.values, da.values, atol=1e-4)  # 4 decimals in the file
+    assert back.attrs["laser_wavelength"] == pytest.approx(532.1)
+    cube, flat, _, _ = _map_truth()
+    q = write_labspec_xml(
+        tmp_path / "m.xml",
+        cube["raman_shift"].values,
+        flat,
+        xs=cube["x"].values,
+        ys=cube["y"].values,
+    )
+    m = charact.read(q)
+    assert m.dims == ("y", "x", "raman_shift") and m.shape == cube.shape
+    np.testing.assert_allclose(m.values, cube.values, atol=1e-4)
+    np.testing.assert_allclose(m["x"].values, cube["x"].values)
+
+
+def test_labspec_xml_bad_files(tmp_path):
+    bomb = tmp_path / "bomb.xml"
+    bomb.write_text(
+        '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]>'
+        "<LSX_Root><LSX_Tree/><LSX_Matrix><LSX_Row>&b;</LSX_Row></LSX_Matrix></LSX_Root>"
+    )
+    with pytest.raises(CorruptFileError, match="refused unsafe XML"):
+        charact.read(bomb, format="raman-labspec-xml")
+    other = tmp_path / "other.xml"
+    other.write_text("<root><a>1</a></root>")
+    with pytest.raises(CorruptFileError, match="LSX_Tree and LSX_Matrix"):
+        charact.read(other, format="raman-labspec-xml")
+
+
+def test_vendor_readers_name_the_missing_package(tmp_path, monkeypatch):
+    import builtins
+
+    from charact.core.errors import FormatError
+    from charact.raman.synthetic import si_carbon_spectrum
+    from tests.raman.vendor_files import write_labspec_xml, write_wdf
+
+    da, _ = si_carbon_spectrum("pristine")
+    w = write_wdf(tmp_path / "s.wdf", da["raman_shift"].values, da.values[None])
+    x = write_labspec_xml(tmp_path / "s.xml", da["raman_shift"].values, da.values)
+    real = builtins.__import__
+
+    def no_vendor(name, *args, **kwargs):
+        if name.split(".")[0] in ("wdf", "rsciio"):
+            raise ImportError(name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_vendor)
+    with pytest.raises(FormatError, match="renishaw-wdf"):
+        charact.read(w)
+    with pytest.raises(FormatError, match="raman-vendor") as err:
+        charact.read(x)
+    assert "rosettasciio" in str(err.value)

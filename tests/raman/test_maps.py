@@ -43,7 +43,7 @@ def test_failed_pixels_are_flagged_never_fatal(fitted):
     ds = result.dataset
     for j, i in truth["missing"]:
         assert not ds["success"].values[j, i]
-        assert ds["failure"].values[j, i] == "missing or NaN data"
+        assert ds["failure"].values[j, i] == "missing, NaN or inf data"
         assert np.isnan(ds["center"].values[:, j, i]).all()
     summary = result.summary()
     assert len(summary["pixels_failed"]) == 2
@@ -73,5 +73,129 @@ def test_map_bad_inputs(fitted):
         fit_map(cube.sel(raman_shift=slice(300, 700)), model="carbon-2")
     with pytest.raises(InputError, match="dims"):
         fit_map(cube.isel(y=0), model="si-carbon")
-    with pytest.raises(InputError, match="single spectra"):
-        fit_map(cube, model="auto")
+    with pytest.raises(InputError, match="needs the Si window"):
+        fit_map(cube.sel(raman_shift=slice(700, 900)), model="auto")
+
+
+# --------------------------------------------------------------------------- model per pixel
+
+STATE_TRUTH = {  # Si models that generated each state of charact.raman.synthetic.STATES
+    "pristine": ("c-si", "crystalline"),
+    "cycled-100": ("si", "mixed"),
+    "cycled-500": ("a-si", "amorphous"),
+}
+
+
+@pytest.fixture(scope="module")
+def mixed_map():
+    """A 3x4 map whose pixels are of different states (so of different generating models),
+    one pixel missing."""
+    from charact.core.data import make_measurement
+    from charact.raman.synthetic import STATES, synthetic_spectrum
+
+    states = list(STATE_TRUTH)
+    ny, nx = 3, 4
+    cube = np.empty((ny, nx, SHIFT.size))
+    truth = np.empty((ny, nx), object)
+    for j in range(ny):
+        for i in range(nx):
+            truth[j, i] = states[(j + i) % 3]
+            spec = synthetic_spectrum(
+                STATES[truth[j, i]], raman_shift=SHIFT, seed=10 * j + i, spikes=1
+            )
+            cube[j, i] = spec.values
+    cube[1, 2] = np.nan
+    da = make_measurement(
+        cube,
+        {
+            "y": (np.arange(ny) * 1.0, "µm"),
+            "x": (np.arange(nx) * 1.0, "µm"),
+            "raman_shift": (SHIFT, "cm^-1"),
+        },
+        name="intensity",
+        units="counts",
+        technique="raman",
+        attrs={"laser_wavelength": 532.0},
+    )
+    return da, truth, fit_map(da, model="auto")
+
+
+def test_auto_model_is_chosen_pixel_by_pixel(mixed_map):
+    from charact.raman.synthetic import STATES
+
+    _, truth, result = mixed_map
+    ds = result.dataset
+    si_names = ds["model_si"].attrs["flag_meanings"].split()
+    c_names = ds["model_carbon"].attrs["flag_meanings"].split()
+    ok = ds["success"].values
+    assert ok.sum() == 11 and not ok[1, 2]
+    assert ds["failure"].values[1, 2] == "missing, NaN or inf data"
+    for j, i in np.argwhere(ok):
+        model, state = STATE_TRUTH[truth[j, i]]
+        # c-Si alone may be taken as the pseudo-Voigt version only with ΔBIC > 10 evidence
+        assert si_names[ds["model_si"].values[j, i]] == model, (j, i, truth[j, i])
+        assert c_names[ds["model_carbon"].values[j, i]] == "carbon-2"  # the generating one
+        assert SI_STATES[ds["si_state"].values[j, i]] == state
+        bands = {b.name: b for b in STATES[truth[j, i]]}
+        ratio = bands["D"].height / bands["G"].height
+        assert ds["ID_IG_height"].values[j, i] == pytest.approx(ratio, rel=0.03)
+        if state == "mixed":
+            c, a = bands["c-Si"], bands["a-Si"]
+            xc = c.area / (c.area + 0.88 * a.area)  # Bustarret et al. 1988, y = 0.88
+            assert ds["crystalline_fraction"].values[j, i] == pytest.approx(xc, abs=0.03)
+            assert abs(ds["center"].sel(peak="c-Si").values[j, i] - c.center) < 0.2
+        if state == "amorphous":  # c-Si absent: no c-Si numbers for that pixel
+            assert np.isnan(ds["center"].sel(peak="c-Si").values[j, i])
+            assert ds["crystalline_fraction"].values[j, i] == 0.0
+    assert ds["candidate_bic"].dims == ("candidate", "y", "x")
+    counts = result.summary()["model_choice_counts"]
+    assert counts["si"]["si"] + counts["si"]["c-si"] + counts["si"]["a-si"] == 11
+
+
+# --------------------------------------------------------------------------- maps to disk
+
+
+def test_chunked_netcdf_writer_equals_in_memory(fitted, tmp_path):
+    from charact.raman.maps import fit_map_to_netcdf
+
+    cube, _, _ = fitted
+    cube = cube.copy(data=cube.values.copy())
+    cube.values[3, 4, 10] = np.inf  # a corrupt pixel: flagged, the map goes on
+    ref = fit_map(cube, model="si-carbon")
+    done = []
+    summary = fit_map_to_netcdf(
+        cube,
+        tmp_path / "m.nc",
+        chunk_pixels=14,
+        model="si-carbon",
+        progress=lambda d, t: done.append((d, t)),
+    )
+    assert done == [(2, 6), (4, 6), (6, 6)]  # three blocks of two rows, written one by one
+    back = load_netcdf(tmp_path / "m.nc")
+    assert back.attrs["chunked"] == {"rows_per_block": 2, "blocks": 3}
+    for name, var in ref.dataset.data_vars.items():
+        if var.dtype.kind == "f":
+            np.testing.assert_allclose(back[name].values, var.values, equal_nan=True)
+        else:
+            np.testing.assert_array_equal(back[name].values, var.values)
+    assert back["failure"].values[3, 4] == "missing, NaN or inf data"
+    want = ref.summary()
+    assert summary["pixels_failed"] == want["pixels_failed"] and len(want["pixels_failed"]) == 3
+    for key, st in want["statistics"].items():
+        for q in ("mean", "std", "min", "max"):
+            assert summary["statistics"][key][q] == pytest.approx(st[q], rel=1e-9), (key, q)
+
+
+def test_chunked_writer_with_auto_and_a_missing_row(mixed_map, tmp_path):
+    from charact.raman.maps import fit_map_to_netcdf
+
+    cube, _, result = mixed_map
+    cube = cube.copy(data=cube.values.copy())
+    cube.values[0] = np.nan  # the whole first row (one block) was never measured
+    summary = fit_map_to_netcdf(cube, tmp_path / "a.nc", chunk_pixels=4, model="auto")
+    back = load_netcdf(tmp_path / "a.nc")
+    assert not back["success"].values[0].any()
+    np.testing.assert_array_equal(
+        back["model_si"].values[1:], result.dataset["model_si"].values[1:]
+    )
+    assert summary["pixels_fitted"] == 7
