@@ -304,6 +304,14 @@ def _compare_xps(docs: dict[str, list[dict]], ids: list[str], statements: list[s
     return {"rows": rows, "profiles": profiles}
 
 
+def _ci_stderr(doc: Mapping[str, Any]) -> float | None:
+    """A standard error from the bootstrap 95 % interval of D50 (its width / 3.92)."""
+    ci = doc.get("d50_ci95_um")
+    if isinstance(ci, list | tuple) and len(ci) == 2 and all(_num(v) is not None for v in ci):
+        return (float(ci[1]) - float(ci[0])) / 3.92
+    return None
+
+
 def _compare_sem(docs: dict[str, list[dict]], ids: list[str], statements: list[str]) -> dict:
     d50: dict[str, dict[str, Any]] = {}
     d50_px: dict[str, dict[str, Any]] = {}
@@ -316,11 +324,19 @@ def _compare_sem(docs: dict[str, list[dict]], ids: list[str], statements: list[s
         um = [d for d in ds if "ecd_um" in d]
         px = [d for d in ds if "ecd_um" not in d and "ecd_px" in d]
         if um:
-            d50[sid] = _mean([_value(d["ecd_um"].get("d50")) for d in um])
+            d50[sid] = _mean([_value(d["ecd_um"].get("d50"), _ci_stderr(d)) for d in um])
         if px:
             d50_px[sid] = _mean([_value(d["ecd_px"].get("d50")) for d in px])
         n[sid] = _value(sum(int(d.get("n_particles", 0)) for d in ds))
     rows = [_row("D50 (ECD)", "µm", d50, ids)] if d50 else []
+    for sid in ids[1:]:
+        if ids[0] in d50 and sid in d50:
+            d = _difference(d50[ids[0]], d50[sid])
+            if d is not None and d["value"] != 0:
+                statements.append(
+                    f"SEM: D50 of {sid} is {_direction(d)} {ids[0]}: "
+                    f"{_fmt_pm(d50[sid])} vs {_fmt_pm(d50[ids[0]])} µm"
+                )
     for key, label in (("aspect_ratio", "aspect ratio (median)"), ("circularity", "circularity")):
         stat = "median" if key == "aspect_ratio" else "mean"
         values = {

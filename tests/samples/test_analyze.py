@@ -21,10 +21,10 @@ from charact.samples.analyze import (
 )
 from charact.samples.compare import compare_samples
 
-#: 3 XRD, 4 Raman spectra + 2 maps, 2 XPS, 1 SEM, 2 cycling, 2 EIS, 5 EIS of the film
-N_MEASUREMENTS = 21
+#: 3 XRD, 4 Raman spectra + 3 maps, 2 XPS, 3 SEM, 2 cycling, 2 EIS, 5 EIS of the film
+N_MEASUREMENTS = 24
 #: the film's five spectra give one conductivity result
-N_RESULTS = 17
+N_RESULTS = 20
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_first_run_analyses_every_measurement(demo):
     kinds = sorted(a["analysis"] for a in report.analysed)
     assert kinds.count("echem.cycling") == 2 and kinds.count("echem.eis") == 2
     assert kinds.count("raman.fit") == 4 and kinds.count("xrd.identify") == 3
-    assert kinds.count("raman.map") == 2 and kinds.count("echem.conductivity") == 1
+    assert kinds.count("raman.map") == 3 and kinds.count("echem.conductivity") == 1
     results = cat.results()
     assert len(results) == N_RESULTS
     for r in results:
@@ -176,7 +176,7 @@ def test_changing_raman_settings_recomputes_only_raman(demo):
         report = analyze_project(cat)
         assert report.failed == []
         assert {a["analysis"] for a in report.analysed} == {"raman.fit", "raman.map"}
-        assert len(report.analysed) == 6 and len(report.skipped) == N_RESULTS - 6
+        assert len(report.analysed) == 7 and len(report.skipped) == N_RESULTS - 7
         doc = compare_samples(cat, ["MSiC-P01", "MSiC-C500"])
         assert "raman" in doc["techniques"]
     finally:

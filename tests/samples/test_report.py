@@ -32,7 +32,7 @@ def test_demo_analyses_every_file_without_failure(analysed_demo):
     report = analysed_demo["report"]
     assert report.failed == []
     kinds = sorted(a["analysis"] for a in report.analysed)
-    assert kinds.count("raman.map") == 2
+    assert kinds.count("raman.map") == 3
     assert kinds.count("echem.conductivity") == 1  # five spectra of LATP-F01, one result
     for item in report.analysed:
         assert item["result_file"].endswith(".json")
@@ -98,6 +98,10 @@ def test_report_states_the_findings_with_numbers_that_match_the_truth(analysed_d
     assert float(m[1]) == pytest.approx(levels[0]["species_percent"]["LiF"], abs=2.0)
     assert float(m[2]) == pytest.approx(levels[-1]["species_percent"]["LiF"], abs=2.0)
     assert float(m[2]) > float(m[1])
+    # SEM: the cycled powder's particles are smaller (the demo draws a 1.0 µm median).
+    m = re.search(r"SEM: D50 of MSiC-C500 is lower than MSiC-P01: ([\d.]+) ± [\d.]+ vs", plain)
+    assert m, "the SEM statement is missing"
+    assert float(m[1]) == pytest.approx(truth["MSiC-C500"]["sem"]["ecd_um"]["median"], rel=0.05)
     # The same statements are in the comparison document.
     assert any("crystalline Si no longer detected in MSiC-C500" in s for s in comp["statements"])
     # A page per sample, the electrolyte film among them, and the figures embedded.
