@@ -296,3 +296,26 @@ def test_workers_give_the_same_results(tmp_path, two_sample_project):
     assert docs[1] == docs[2]
     with Catalog(serial) as cat, pytest.raises(InputError, match="workers"):
         analyze_project(cat, workers=0)
+
+
+def test_dask_scheduler_gives_the_same_results(tmp_path, two_sample_project):
+    distributed = pytest.importorskip("distributed")
+    serial, remote = tmp_path / "serial", tmp_path / "remote"
+    shutil.copytree(two_sample_project, serial)
+    shutil.copytree(two_sample_project, remote)
+    with Catalog(serial) as cat:
+        analyze_project(cat, figures=False)
+        want = {(r["analysis"], tuple(r["inputs"])): r["parameters"] for r in cat.results()}
+    # A local scheduler with one in-process worker stands in for a lab's cluster.
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Catalog(remote) as cat,
+    ):
+        report = analyze_project(cat, scheduler=cluster.scheduler_address, figures=False)
+        assert report.failed == [] and len(report.analysed) == 4
+        got = {(r["analysis"], tuple(r["inputs"])): r["parameters"] for r in cat.results()}
+    assert got == want
+    with Catalog(remote) as cat, pytest.raises(InputError, match="cannot reach"):
+        analyze_project(cat, scheduler="tcp://127.0.0.1:9", force=True)
