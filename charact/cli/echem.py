@@ -159,35 +159,82 @@ def cycling(
 
 @app.command()
 def cv(
-    file: Path = typer.Argument(..., help="CV file (.mpr/.mpt …)."),
+    files: list[Path] = typer.Argument(..., help="CV file(s) (.mpr/.mpt …), one per scan rate."),
     prominence: float = typer.Option(
         0.005, "--prominence", help="Peak prominence, fraction of the cycle's current range."
+    ),
+    scan_rates: str = typer.Option(
+        None,
+        "--scan-rates",
+        help="Scan rates in V/s, one per file (default: measured from each record).",
+    ),
+    n_electrons: int = typer.Option(None, "--n-electrons", help="n for Randles–Sevcik."),
+    area_cm2: float = typer.Option(None, "--area-cm2", help="Electrode area for Randles–Sevcik."),
+    conc: float = typer.Option(
+        None, "--conc-mol-cm3", help="Bulk concentration (mol/cm³) for Randles–Sevcik."
     ),
     sample: str = SampleOpt,
     json_path: Path = JsonOpt,
     plot: Path = PlotOpt,
 ) -> None:
-    """Anodic and cathodic peak potentials and currents per cycle."""
-    from ..echem.cv import find_cv_peaks
+    """Anodic and cathodic peaks per cycle, tracked over cycles; with several files (scan
+    rates), the b-value of each peak (and D by Randles–Sevcik given n, area, concentration)."""
+    from ..echem.cv import analyze_scan_rates, find_cv_peaks
 
-    ds = _read(file, sample)
-    res = find_cv_peaks(ds, prominence=prominence)
-    table = Table(title=f"{file.name}: CV peaks")
-    for c in ("cycle", "cathodic peaks (V)", "anodic peaks (V)"):
-        table.add_column(c, justify="right")
-    for c in res.cycles:
-        table.add_row(
-            str(c["cycle"]),
-            ", ".join(f"{v:.3f}" for v in c["cathodic_peaks_V"]),
-            ", ".join(f"{v:.3f}" for v in c["anodic_peaks_V"]),
+    records = [_read(f, sample) for f in files]
+    results = [find_cv_peaks(ds, prominence=prominence) for ds in records]
+    for file, res in zip(files, results, strict=True):
+        table = Table(title=f"{file.name}: CV peaks (scan rate {_fmt(res.scan_rate_V_s, 3)} V/s)")
+        for c in ("cycle", "cathodic peaks (V)", "anodic peaks (V)"):
+            table.add_column(c, justify="right")
+        for c in res.cycles:
+            table.add_row(
+                str(c["cycle"]),
+                ", ".join(f"{v:.3f}" for v in c["cathodic_peaks_V"]),
+                ", ".join(f"{v:.3f}" for v in c["anodic_peaks_V"]),
+            )
+        console.print(table)
+        long = [t for t in results[0].tracks if len(t["cycles"]) > 1] if res is results[0] else []
+        for t in long:
+            console.print(
+                f"  track {t['name']} ({t['direction']}): cycles {t['cycles'][0]}–"
+                f"{t['cycles'][-1]}, E {_fmt(t['mean_E_V'], 3)} V, drift "
+                f"{_fmt(1e3 * t['shift_V_per_cycle'], 3)} mV/cycle"
+            )
+    doc: dict[str, Any] = results[0].to_dict()
+    if len(records) > 1:
+        rates = _floats(scan_rates, "--scan-rates")
+        sr = analyze_scan_rates(
+            results,
+            scan_rates_V_s=rates,
+            n_electrons=n_electrons,
+            area_cm2=area_cm2,
+            concentration_mol_cm3=conc,
         )
-    console.print(table)
-    _save_json(res.to_dict(), json_path)
+        table = Table(title="peaks over scan rates: i_p = a·v^b")
+        for c in ("peak", "E (V) at slowest", "b", "± b", "D (cm²/s)"):
+            table.add_column(c, justify="right")
+        for p in sr["peaks"]:
+            table.add_row(
+                f"{p['name']} ({p['direction']})",
+                _fmt(p["E_V"][0], 3),
+                _fmt(p.get("b"), 3),
+                _fmt(p.get("b_stderr"), 2),
+                _fmt(p.get("D_cm2_s"), 3),
+            )
+        console.print(table)
+        doc = {
+            "analysis": "echem.cv",
+            "files": [r.to_dict() for r in results],
+            "scan_rate_analysis": sr,
+        }
+    _save_json(doc, json_path)
     if plot is not None:
         from ..echem.plot import plot_cv
 
         fig, (ax,) = _figure()
-        plot_cv(ds, res, ax=ax)
+        for ds, res in zip(records, results, strict=True):
+            plot_cv(ds, res, ax=ax)
         _save_plot(fig, plot)
 
 
@@ -381,12 +428,21 @@ def _floats(text: str | None, what: str) -> list[float] | None:
 @app.command()
 def conductivity(
     files: list[Path] = typer.Argument(..., help="Blocking-electrode impedance files."),
-    thickness_um: float = typer.Option(..., "--thickness-um", help="Film thickness in µm."),
-    area_cm2: float = typer.Option(..., "--area-cm2", help="Electrode area in cm²."),
+    thickness_um: float = typer.Option(
+        None,
+        "--thickness-um",
+        help="Film thickness in µm (default: the sample metadata of the data, if any).",
+    ),
+    area_cm2: float = typer.Option(
+        None,
+        "--area-cm2",
+        help="Electrode area in cm² (default: the sample metadata of the data, if any).",
+    ),
     temperatures: str = typer.Option(
         None,
         "--temperatures",
-        help="Temperatures in °C, comma separated, one per file (enables the Arrhenius fit).",
+        help="Temperatures in °C, comma separated, one per file (enables the Arrhenius fit; "
+        "default: each file's temperature attribute when every file has one).",
     ),
     form: str = typer.Option("sigma", "--form", help="sigma (ln σ vs 1/T) or sigmaT (ln σT)."),
     sample: str = SampleOpt,

@@ -7,7 +7,15 @@ Importing this package registers its readers (:mod:`charact.echem.io`,
 
 from . import land as _land  # noqa: F401 - registers the LAND reader
 from .conductivity import ArrheniusResult, ConductivityResult, fit_arrhenius, quantify_conductivity
-from .cv import CVResult, find_cv_peaks, fit_b_value, randles_sevcik_diffusion
+from .cv import (
+    CVResult,
+    analyze_scan_rates,
+    find_cv_peaks,
+    fit_b_value,
+    randles_sevcik_diffusion,
+    scan_rate_of,
+    track_cv_peaks,
+)
 from .cycling import CyclingResult, find_dqdv_peaks, quantify_cycling
 from .drt import DRTResult, fit_drt
 from .eis import (
@@ -32,7 +40,7 @@ from .io import (
     read_maccor_txt,
     read_neware_ndax,
 )
-from .land import read_land_xlsx, write_land_xlsx
+from .land import read_land_csv, read_land_xls, read_land_xlsx, write_land_xlsx
 from .symmetric import SymmetricResult, quantify_symmetric_cell
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "EISFit",
     "KKResult",
     "SymmetricResult",
+    "analyze_scan_rates",
     "check_kramers_kronig",
     "eis_arrays",
     "find_cv_peaks",
@@ -67,8 +76,12 @@ __all__ = [
     "read_cycling_csv",
     "read_eis_text",
     "read_gamry_dta",
+    "read_land_csv",
+    "read_land_xls",
     "read_land_xlsx",
     "read_maccor_txt",
     "read_neware_ndax",
+    "scan_rate_of",
+    "track_cv_peaks",
     "write_land_xlsx",
 ]

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import stats
 
 from ..core.errors import InputError
+from ._meta import sample_quantity
 from .eis import _spectrum
 
 __all__ = [
@@ -113,6 +114,7 @@ class ConductivityResult:
     area_cm2: float
     arrhenius: ArrheniusResult | None
     flags: list[str] = field(default_factory=list)
+    sources: dict[str, str | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,7 @@ class ConductivityResult:
             "area_cm2": self.area_cm2,
             "points": self.points,
             "arrhenius": self.arrhenius.to_dict() if self.arrhenius else None,
+            "sources": self.sources,
             "flags": self.flags,
         }
 
@@ -129,15 +132,42 @@ class ConductivityResult:
 def quantify_conductivity(
     spectra: list[Any],
     *,
-    thickness_um: float,
-    area_cm2: float,
+    thickness_um: float | None = None,
+    area_cm2: float | None = None,
     temperatures_C: list[float] | None = None,
     form: str = "sigma",
 ) -> ConductivityResult:
-    """σ = L/(R_b·S) for each spectrum, and an Arrhenius fit when temperatures are given."""
-    for name, val in (("thickness_um", thickness_um), ("area_cm2", area_cm2)):
-        if not (isinstance(val, int | float) and math.isfinite(val) and val > 0):
-            raise InputError(f"{name} must be a positive number, got {val!r}")
+    """σ = L/(R_b·S) for each spectrum, and an Arrhenius fit when temperatures are known.
+
+    Parameters
+    ----------
+    spectra
+        Impedance Datasets (or ``(frequency_Hz, Z)`` pairs) of a film between blocking
+        electrodes.
+    thickness_um, area_cm2
+        Film thickness and area. Default: from the first spectrum's attrs (the sample's
+        ``thickness_um``/``area_cm2`` attached by the catalogue, see
+        :func:`charact.echem._meta.sample_quantity`); an error when neither says.
+    temperatures_C
+        One per spectrum. Default: each spectrum's ``temperature_C`` (or ``temperature_K``)
+        attr when every spectrum has one; otherwise no Arrhenius fit.
+    """
+    first = spectra[0] if spectra else None
+    thickness, t_src = sample_quantity(first, "thickness_um", thickness_um)
+    area, a_src = sample_quantity(first, "area_cm2", area_cm2)
+    missing = [n for n, v in (("thickness_um", thickness), ("area_cm2", area)) if v is None]
+    if missing:
+        raise InputError(
+            f"{' and '.join(missing)} not given and not in the sample metadata of the data; "
+            "give --thickness-um/--area-cm2"
+        )
+    assert thickness is not None and area is not None
+    temp_source = "option" if temperatures_C is not None else None
+    if temperatures_C is None and spectra:
+        found = [sample_quantity(sp, "temperature_C")[0] for sp in spectra]
+        if all(t is not None for t in found):
+            temperatures_C = [float(t) for t in found]  # type: ignore[arg-type]
+            temp_source = "attrs"
     if temperatures_C is not None and len(temperatures_C) != len(spectra):
         raise InputError(
             f"{len(temperatures_C)} temperatures for {len(spectra)} spectra; give one per file"
@@ -147,7 +177,7 @@ def quantify_conductivity(
         r, how = bulk_resistance(sp)
         if not r > 0:
             raise InputError(f"spectrum {k}: bulk resistance {r:g} Ohm is not positive")
-        sigma = (thickness_um * 1e-4) / (r * area_cm2)
+        sigma = (thickness * 1e-4) / (r * area)
         name = (
             sp.attrs.get("source_file", f"spectrum {k}")
             if hasattr(sp, "attrs")
@@ -162,4 +192,10 @@ def quantify_conductivity(
         arr = fit_arrhenius(
             [p["T_K"] for p in points], [p["sigma_S_cm"] for p in points], form=form
         )
-    return ConductivityResult(points, float(thickness_um), float(area_cm2), arr)
+    return ConductivityResult(
+        points,
+        float(thickness),
+        float(area),
+        arr,
+        sources={"thickness_um": t_src, "area_cm2": a_src, "temperature_C": temp_source},
+    )

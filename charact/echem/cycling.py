@@ -29,6 +29,7 @@ from scipy.signal import find_peaks, savgol_filter
 from ..core.data import provenance_of
 from ..core.errors import InputError
 from ..core.provenance import charact_version, now_iso
+from ._meta import sample_quantity
 
 __all__ = [
     "CyclingResult",
@@ -158,6 +159,8 @@ class CyclingResult:
     mass_mg: float | None
     area_cm2: float | None
     provenance: dict[str, Any] = field(default_factory=dict)
+    mass_source: str | None = None
+    area_source: str | None = None
     flags: list[str] = field(default_factory=list)
     created: str = field(default_factory=now_iso)
     version: str = field(default_factory=charact_version)
@@ -256,7 +259,10 @@ def quantify_cycling(
         ``"auto"`` (from the median voltage under current; the basis is recorded).
     mass_mg, area_cm2
         Active mass (mg) and electrode area (cm²) for mAh/g and mAh/cm²; default: what the
-        file says (``attrs["active_mass_mg"]``/``["area_cm2"]``), else not computed.
+        Dataset's attrs say (the file's ``active_mass_mg``/``area_cm2``, or the sample's
+        ``mass_mg``/``area_cm2`` attached by the catalogue; see
+        :func:`charact.echem._meta.sample_quantity`), else not computed. The source used
+        is stored (``mass_source``/``area_source``).
     reference_cycle
         Cycle whose reversible capacity is 100 % for the retention.
     rate_rtol
@@ -271,9 +277,8 @@ def quantify_cycling(
     """
     if electrode not in ("auto", "anode", "cathode"):
         raise InputError(f"electrode must be anode, cathode or auto, got {electrode!r}")
-    for name, val in (("mass_mg", mass_mg), ("area_cm2", area_cm2)):
-        if val is not None and not (math.isfinite(val) and val > 0):
-            raise InputError(f"{name} must be a positive number, got {val!r}")
+    mass, mass_source = sample_quantity(ds, "mass_mg", mass_mg)
+    area, area_source = sample_quantity(ds, "area_cm2", area_cm2)
     halves = find_half_cycles(ds)
     if not halves:
         raise InputError(
@@ -284,10 +289,6 @@ def quantify_cycling(
         electrode, source = _infer_electrode(ds)
     else:
         source = "given"
-    mass = mass_mg if mass_mg is not None else ds.attrs.get("active_mass_mg")
-    area = area_cm2 if area_cm2 is not None else ds.attrs.get("area_cm2")
-    mass = float(mass) if mass else None
-    area = float(area) if area else None
     fwd = -1 if electrode == "anode" else 1
     flags: list[str] = []
     partial = None
@@ -406,6 +407,8 @@ def quantify_cycling(
         initial_partial_step=partial,
         mass_mg=mass,
         area_cm2=area,
+        mass_source=mass_source,
+        area_source=area_source,
         provenance=prov,
         flags=flags,
     )

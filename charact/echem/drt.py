@@ -12,9 +12,10 @@ basis are computed by quadrature. The unknowns (R_inf ≥ 0, L ≥ 0, γ ≥ 0) 
 
 solved as a non-negative least-squares problem. λ is *optimised*, not taken from a default.
 Both criteria are evaluated on the linear (unconstrained) Tikhonov solution, whose residual,
-penalty and influence-matrix trace have a closed form after one generalised eigen-decomposition
-of (AᵀA, DᵀD), so a dense λ grid (1e-10 … 10, 20 points per decade) costs almost nothing; the
-non-negative γ is then solved once at the chosen λ:
+penalty and influence-matrix trace have a closed form after one SVD of the problem in standard
+form (Hansen, Rank-Deficient and Discrete Ill-Posed Problems, SIAM 1998, §2.3), each a sum of
+non-negative terms, so a dense λ grid (1e-10 … 10, 20 points per decade) costs almost nothing
+and stays accurate at small λ; the non-negative γ is then solved once at the chosen λ:
 
 * **GCV** (Golub, Heath & Wahba, Technometrics 21, 215 (1979)): minimise
   N ||r||² / (N − tr H)², the grid minimum refined by a bounded scalar search.
@@ -50,10 +51,15 @@ def drt_matrices(f: np.ndarray, ln_tau: np.ndarray, *, sub: int = 16) -> np.ndar
     x = np.linspace(ln_tau[0] - h, ln_tau[-1] + h, (ln_tau.size + 1) * sub + 1)
     dx = x[1] - x[0]
     kern = 1.0 / (1.0 + 1j * np.outer(w, np.exp(x)))
-    phi = np.clip(1.0 - np.abs(x[:, None] - ln_tau[None, :]) / h, 0.0, None)
-    wts = np.full(x.size, dx)
-    wts[[0, -1]] *= 0.5
-    return kern @ (phi * wts[:, None])
+    # hat m is centred on x[(m + 1) sub] and spans ±sub sub-intervals: the trapezoid rule
+    # over its support is a fixed stencil applied to strided column slices of the kernel
+    m = ln_tau.size
+    out = np.zeros((w.size, m), complex)
+    for k in range(-sub + 1, sub):
+        c = (1.0 - abs(k) / sub) * dx
+        start = sub + k
+        out += c * kern[:, start : start + (m - 1) * sub + 1 : sub]
+    return out
 
 
 @dataclass
@@ -119,33 +125,178 @@ class _Problem:
         x, _ = nnls(u, rhs, maxiter=50 * u.shape[1])
         return x
 
-    def spectral(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Generalised eigen-decomposition AᵀA v = μ (DᵀD + εI) v (once per spectrum)."""
-        from scipy.linalg import eigh
+    def spectral(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Standard form (once per spectrum): with DᵀD + εI = LᵀL, Ã = A L⁻¹ = U S Vᵀ.
 
-        eps = 1e-10 * np.trace(self.dtd) / self.dtd.shape[0]
-        mu, v = eigh(self.ata, self.dtd + eps * np.eye(self.dtd.shape[0]))
-        c = v.T @ self.atb
-        return np.clip(mu, 0, None), c, v
+        ε (1e-10 of the mean diagonal) only makes L invertible: the unpenalised directions
+        (R_inf, L, a constant γ) get a negligible ridge. Returns the singular values s, the
+        data coefficients β = Uᵀb and the residual outside the range of Ã, ‖b − Uβ‖².
+        """
+        from scipy.linalg import solve_triangular
+
+        m = self.dtd.shape[0]
+        eps = 1e-10 * np.trace(self.dtd) / m
+        lower = np.linalg.cholesky(self.dtd + eps * np.eye(m))  # DᵀD + εI = L Lᵀ
+        # Ã = A L⁻ᵀ, so that ‖Dx‖² + ε‖x‖² = ‖x̃‖² with x̃ = Lᵀx
+        a_t = solve_triangular(lower, self.aa.T, lower=True).T
+        u, sv, _ = np.linalg.svd(a_t, full_matrices=False)
+        beta = u.T @ self.bb
+        outside = self.bb - u @ beta
+        return sv, beta, float(outside @ outside)
 
     def criteria(self, lams: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """GCV, residual norm and penalty norm of the *unconstrained* solution per λ.
 
-        The closed form of the linear Tikhonov solution makes a dense λ scan cheap; the
-        non-negative solution is then computed once at the chosen λ.
+        In standard form every term is a sum of non-negative parts (filter factors
+        f = s²/(s² + λ)): ‖r‖² = Σ ((1 − f) β)² + ‖b − Uβ‖², tr H = Σ f,
+        ‖x̃‖² = Σ (s β / (s² + λ))². Nothing cancels, so the criteria stay accurate down to
+        the smallest λ, and a dense λ scan costs almost nothing; the non-negative solution is
+        then computed once at the chosen λ.
         """
-        mu, c, _ = self.spectral() if not hasattr(self, "_sp") else self._sp
-        self._sp = (mu, c, _)
+        if not hasattr(self, "_sp"):
+            self._sp = self.spectral()
+        sv, beta, outside = self._sp
         lam = np.asarray(lams, float)[:, None]
-        den = mu[None, :] + lam
-        xtb = np.sum(c**2 / den, axis=1)
-        xtax = np.sum(mu * c**2 / den**2, axis=1)
-        res2 = np.clip(self.btb - 2 * xtb + xtax, 1e-300, None)
-        pen2 = np.clip(np.sum(c**2 / den**2, axis=1), 1e-300, None)
+        s2 = (sv * sv)[None, :]
+        filt = s2 / (s2 + lam)
+        res2 = np.sum(((1.0 - filt) * beta) ** 2, axis=1) + outside
+        pen2 = np.sum((sv * beta / (s2 + lam)) ** 2, axis=1)
         n = self.bb.size
-        tr = np.sum(mu[None, :] / den, axis=1)
+        tr = np.sum(filt, axis=1)
         gcv = n * res2 / np.clip(n - tr, 1e-12, None) ** 2
-        return gcv, np.sqrt(res2), np.sqrt(pen2)
+        return gcv, np.sqrt(np.clip(res2, 1e-300, None)), np.sqrt(np.clip(pen2, 1e-300, None))
+
+
+@dataclass
+class _Setup:
+    """The regularised least-squares problem of one spectrum (data scaled by max |Z|)."""
+
+    f: np.ndarray
+    z: np.ndarray
+    w: np.ndarray
+    scale: float
+    ln_tau: np.ndarray
+    h: float
+    cols: np.ndarray
+    prob: _Problem
+    t_lo: float
+    t_hi: float
+
+
+def _setup(f: np.ndarray, z: np.ndarray, points_per_decade: int) -> _Setup:
+    scale = float(np.max(np.abs(z)))
+    zs = z / scale
+    w = 2 * np.pi * f
+    t_lo, t_hi = 1 / w.max(), 1 / w.min()
+    lo, hi = math.log(t_lo) - 0.5 * math.log(10), math.log(t_hi) + 0.5 * math.log(10)
+    m = int(max(20, min(200, round((hi - lo) / math.log(10) * points_per_decade))))
+    ln_tau = np.linspace(lo, hi, m)
+    ag = drt_matrices(f, ln_tau)
+    wn = w / w.max()
+    cols = np.column_stack([np.ones(f.size), 1j * wn, ag])
+    aa = np.vstack([cols.real, cols.imag])
+    bb = np.concatenate([zs.real, zs.imag])
+    # ∫ (dγ/d ln τ)² d ln τ ≈ Σ (Δγ)² / h: λ means what it means in DRTtools
+    h = float(ln_tau[1] - ln_tau[0])
+    d1 = np.diff(np.eye(m), axis=0) / math.sqrt(h)
+    dd = np.hstack([np.zeros((m - 1, 2)), d1])
+    return _Setup(f, z, w, scale, ln_tau, h, cols, _Problem(aa, bb, dd), t_lo, t_hi)
+
+
+#: λ grid of the closed-form scans (20 points per decade)
+_GRID = np.logspace(-10, 1, 221)
+
+
+def _lambda_gcv(prob: _Problem) -> tuple[float, int]:
+    """GCV minimum: the dense grid, then a bounded search between the grid neighbours."""
+    gcv_vals = prob.criteria(_GRID)[0]
+    k = int(np.argmin(gcv_vals))
+    a_lo = math.log10(_GRID[max(k - 1, 0)])
+    a_hi = math.log10(_GRID[min(k + 1, _GRID.size - 1)])
+    opt = minimize_scalar(
+        lambda u: float(prob.criteria(np.array([10**u]))[0][0]),
+        bounds=(a_lo, a_hi),
+        method="bounded",
+        options={"xatol": 1e-3},
+    )
+    lam = float(10**opt.x) if opt.fun <= gcv_vals[k] else float(_GRID[k])
+    return lam, k
+
+
+def _lambda_lcurve(prob: _Problem) -> float:
+    """L-curve corner: largest curvature of (log ||r||, log ||Dγ||) parametrised by log λ."""
+    _, rho, eta = prob.criteria(_GRID)
+    t = np.log(_GRID)
+    lr, le = np.log(rho), np.log(eta)
+    r1, e1 = np.gradient(lr, t), np.gradient(le, t)
+    r2, e2 = np.gradient(r1, t), np.gradient(e1, t)
+    kappa = (r1 * e2 - r2 * e1) / np.power(r1**2 + e1**2 + 1e-300, 1.5)
+    inner = slice(2, _GRID.size - 2)
+    return float(_GRID[inner][int(np.argmax(kappa[inner]))])
+
+
+def _find_drt_peaks(
+    gamma: np.ndarray, ln_tau: np.ndarray, h: float, t_lo: float, t_hi: float
+) -> tuple[list[dict[str, float]], list[dict[str, float]]]:
+    """Peaks of γ with their areas (∫ γ d ln τ between the surrounding valleys)."""
+    m = gamma.size
+    peaks: list[dict[str, float]] = []
+    edge: list[dict[str, float]] = []
+    if not gamma.max() > 0:
+        return peaks, edge
+    idx, _ = find_peaks(np.concatenate([[0.0], gamma, [0.0]]), prominence=0.01 * float(gamma.max()))
+    idx = idx - 1
+    for j, p in enumerate(idx):
+        left = idx[j - 1] if j > 0 else 0
+        right = idx[j + 1] if j + 1 < idx.size else m - 1
+        a = left + int(np.argmin(gamma[left : p + 1])) if j > 0 else 0
+        b = p + int(np.argmin(gamma[p : right + 1])) if j + 1 < idx.size else m - 1
+        area = float(np.sum(gamma[a : b + 1]) * h)
+        half = gamma[p] / 2
+        lft = p
+        while lft > a and gamma[lft] > half:
+            lft -= 1
+        rgt = p
+        while rgt < b and gamma[rgt] > half:
+            rgt += 1
+        # sub-node position of the maximum: parabola through the three nodes around it
+        lt = ln_tau[p]
+        if 0 < p < m - 1:
+            y0, y1, y2 = gamma[p - 1], gamma[p], gamma[p + 1]
+            den = y0 - 2 * y1 + y2
+            if den < 0:
+                lt = ln_tau[p] + 0.5 * h * (y0 - y2) / den
+        tp = math.exp(lt)
+        entry = {
+            "tau_s": tp,
+            "f_Hz": float(1 / (2 * np.pi * tp)),
+            "R_ohm": area,
+            "gamma_max_ohm": float(gamma[p]),
+            "width_decades": float((ln_tau[rgt] - ln_tau[lft]) / math.log(10)),
+        }
+        inside = t_lo * 0.999 <= tp <= t_hi * 1.001
+        (peaks if inside else edge).append(entry)
+    return peaks, edge
+
+
+def start_peaks(f: np.ndarray, z: np.ndarray, *, sharpen: float = 30.0) -> list[dict[str, float]]:
+    """DRT peaks to start circuit fits from: those at the GCV λ and those at λ/``sharpen``.
+
+    The GCV λ can merge two arcs a decade apart into one broad peak; the sharper DRT
+    separates them. Peaks of the sharper DRT within 0.3 decades of a GCV peak are dropped
+    as duplicates. Only the measured τ range counts (edge peaks are left out).
+    """
+    st = _setup(f, z, 10)
+    lam, _ = _lambda_gcv(st.prob)
+    out: list[dict[str, float]] = []
+    for k, lam_k in enumerate((lam, lam / sharpen)):
+        x = st.prob.solve(lam_k)
+        peaks, _ = _find_drt_peaks(x[2:] * st.scale, st.ln_tau, st.h, st.t_lo, st.t_hi)
+        for pk in peaks:
+            if k and any(abs(math.log10(pk["tau_s"] / q["tau_s"])) < 0.3 for q in out):
+                continue
+            out.append(pk)
+    return out
 
 
 def fit_drt(
@@ -175,96 +326,32 @@ def fit_drt(
     f, z, what = _spectrum(data, spectrum)
     if f.size < 5:
         raise InputError(f"{what}: a DRT needs at least 5 frequencies, found {f.size}")
-    scale = float(np.max(np.abs(z)))
-    zs = z / scale
-    w = 2 * np.pi * f
-    t_lo, t_hi = 1 / w.max(), 1 / w.min()
-    lo, hi = math.log(t_lo) - 0.5 * math.log(10), math.log(t_hi) + 0.5 * math.log(10)
-    m = int(max(20, min(200, round((hi - lo) / math.log(10) * points_per_decade))))
-    ln_tau = np.linspace(lo, hi, m)
-    ag = drt_matrices(f, ln_tau)
-    wn = w / w.max()
-    cols = np.column_stack([np.ones(f.size), 1j * wn, ag])
-    aa = np.vstack([cols.real, cols.imag])
-    bb = np.concatenate([zs.real, zs.imag])
-    # ∫ (dγ/d ln τ)² d ln τ ≈ Σ (Δγ)² / h: λ means what it means in DRTtools
-    h = ln_tau[1] - ln_tau[0]
-    d1 = np.diff(np.eye(m), axis=0) / math.sqrt(h)
-    dd = np.hstack([np.zeros((m - 1, 2)), d1])
-    prob = _Problem(aa, bb, dd)
-    grid = np.logspace(-10, 1, 221)
-    gcv_vals, rho, eta = prob.criteria(grid)
-    k = int(np.argmin(gcv_vals))
-    a_lo, a_hi = math.log10(grid[max(k - 1, 0)]), math.log10(grid[min(k + 1, grid.size - 1)])
-    opt = minimize_scalar(
-        lambda u: float(prob.criteria(np.array([10**u]))[0][0]),
-        bounds=(a_lo, a_hi),
-        method="bounded",
-        options={"xatol": 1e-3},
-    )
-    lam_gcv = float(10**opt.x) if opt.fun <= gcv_vals[k] else float(grid[k])
-    # L-curve corner: largest curvature of (log ||r||, log ||Dγ||) parametrised by log λ
-    t = np.log(grid)
-    lr, le = np.log(rho), np.log(eta)
-    r1, e1 = np.gradient(lr, t), np.gradient(le, t)
-    r2, e2 = np.gradient(r1, t), np.gradient(e1, t)
-    kappa = (r1 * e2 - r2 * e1) / np.power(r1**2 + e1**2 + 1e-300, 1.5)
-    inner = slice(2, grid.size - 2)
-    lam_lc = float(grid[inner][int(np.argmax(kappa[inner]))])
+    st = _setup(f, z, points_per_decade)
+    lam_gcv, k = _lambda_gcv(st.prob)
+    lam_lc = _lambda_lcurve(st.prob)
     chosen = {"gcv": lam_gcv, "lcurve": lam_lc, "fixed": lam}[method]
-    x = prob.solve(float(chosen))
-    r_inf = float(x[0] * scale)
-    ind = float(x[1] * scale / w.max())
-    gamma = x[2:] * scale
-    z_fit = (cols @ x) * scale
-    tau = np.exp(ln_tau)
+    x = st.prob.solve(float(chosen))
+    r_inf = float(x[0] * st.scale)
+    ind = float(x[1] * st.scale / st.w.max())
+    gamma = x[2:] * st.scale
+    z_fit = (st.cols @ x) * st.scale
     flags = []
-    if method == "gcv" and (k == 0 or k == grid.size - 1):
-        flags.append(f"GCV minimum at the edge of the λ grid ({grid[k]:.1e})")
-    # peaks and their areas (∫ γ d ln τ between the valleys around each peak)
-    peaks, edge = [], []
-    if gamma.max() > 0:
-        idx, _ = find_peaks(
-            np.concatenate([[0.0], gamma, [0.0]]), prominence=0.01 * float(gamma.max())
+    if k == 0 or k == _GRID.size - 1:
+        flags.append(f"GCV minimum at the edge of the λ grid ({_GRID[k]:.1e})")
+    apart = abs(math.log10(lam_gcv / lam_lc))
+    if apart > 2:
+        flags.append(
+            f"GCV (λ = {lam_gcv:.2g}) and L-curve (λ = {lam_lc:.2g}) disagree by {apart:.1f} "
+            "decades: compare γ at both (method='gcv' / 'lcurve')"
         )
-        idx = idx - 1
-        for j, p in enumerate(idx):
-            left = idx[j - 1] if j > 0 else 0
-            right = idx[j + 1] if j + 1 < idx.size else m - 1
-            a = left + int(np.argmin(gamma[left : p + 1])) if j > 0 else 0
-            b = p + int(np.argmin(gamma[p : right + 1])) if j + 1 < idx.size else m - 1
-            area = float(np.sum(gamma[a : b + 1]) * h)
-            half = gamma[p] / 2
-            lft = p
-            while lft > a and gamma[lft] > half:
-                lft -= 1
-            rgt = p
-            while rgt < b and gamma[rgt] > half:
-                rgt += 1
-            # sub-node position of the maximum: parabola through the three nodes around it
-            lt = ln_tau[p]
-            if 0 < p < m - 1:
-                y0, y1, y2 = gamma[p - 1], gamma[p], gamma[p + 1]
-                den = y0 - 2 * y1 + y2
-                if den < 0:
-                    lt = ln_tau[p] + 0.5 * h * (y0 - y2) / den
-            tp = math.exp(lt)
-            entry = {
-                "tau_s": tp,
-                "f_Hz": float(1 / (2 * np.pi * tp)),
-                "R_ohm": area,
-                "gamma_max_ohm": float(gamma[p]),
-                "width_decades": float((ln_tau[rgt] - ln_tau[lft]) / math.log(10)),
-            }
-            inside = t_lo * 0.999 <= tp <= t_hi * 1.001
-            (peaks if inside else edge).append(entry)
+    peaks, edge = _find_drt_peaks(gamma, st.ln_tau, st.h, st.t_lo, st.t_hi)
     if edge:
         flags.append(
             f"{len(edge)} DRT peak(s) outside the measured τ range (edge_peaks); "
             "not reported as relaxation processes"
         )
     return DRTResult(
-        tau=tau,
+        tau=np.exp(st.ln_tau),
         gamma=gamma,
         R_inf=r_inf,
         L=ind,
@@ -277,6 +364,6 @@ def fit_drt(
         frequency=f,
         z=z,
         z_fit=z_fit,
-        tau_range_s=(float(t_lo), float(t_hi)),
+        tau_range_s=(float(st.t_lo), float(st.t_hi)),
         flags=flags,
     )

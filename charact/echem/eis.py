@@ -96,28 +96,80 @@ def _z_ws(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
     return p[0] * np.tanh(s) / s
 
 
+# Each ``_zj_*`` returns Z and its complex derivatives dZ/dp (one column per parameter), so
+# fits get an analytic Jacobian instead of finite differences.
+
+
+def _zj_r(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(w.shape, p[0], dtype=complex), np.ones((w.size, 1), complex)
+
+
+def _zj_c(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    z = 1.0 / (1j * w * p[0])
+    return z, (-z / p[0])[:, None]
+
+
+def _zj_l(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    return 1j * w * p[0], (1j * w)[:, None]
+
+
+def _zj_cpe(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    # Z = (jω)^-α / Q;  dZ/dQ = -Z/Q;  dZ/dα = -Z ln(jω), ln(jω) = ln ω + jπ/2
+    z = 1.0 / (p[0] * (1j * w) ** p[1])
+    return z, np.column_stack([-z / p[0], -z * (np.log(w) + 0.5j * np.pi)])
+
+
+def _zj_w(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    unit = (1 - 1j) / np.sqrt(w)
+    return p[0] * unit, unit[:, None]
+
+
+def _zj_wo(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    # Z = R coth(s)/s, s = √(jωτ):  dZ/dτ = -R/(2τ) (coth²s − 1 + coth(s)/s)
+    s = np.sqrt(1j * w * p[1])
+    coth = 1.0 / np.tanh(s)
+    unit = coth / s
+    dtau = -p[0] / (2 * p[1]) * (coth * coth - 1.0 + unit)
+    return p[0] * unit, np.column_stack([unit, dtau])
+
+
+def _zj_ws(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    # Z = R tanh(s)/s, s = √(jωτ):  dZ/dτ = R/(2τ) (1 − tanh²s − tanh(s)/s)
+    s = np.sqrt(1j * w * p[1])
+    th = np.tanh(s)
+    unit = th / s
+    dtau = p[0] / (2 * p[1]) * (1.0 - th * th - unit)
+    return p[0] * unit, np.column_stack([unit, dtau])
+
+
 @dataclass(frozen=True)
 class ElementType:
-    """An element type: parameter names, units, whether each is positive (log-fitted)."""
+    """An element type: parameter names, units, bounds, Z and Z with its derivatives."""
 
     prefix: str
     params: tuple[str, ...]
     units: tuple[str, ...]
     func: Callable[[np.ndarray, Sequence[float]], np.ndarray]
     bounds: tuple[tuple[float, float], ...]
+    zjac: Callable[[np.ndarray, Sequence[float]], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 #: Element types by prefix; longest prefixes are matched first when parsing.
 ELEMENTS: dict[str, ElementType] = {
     "CPE": ElementType(
-        "CPE", ("Q", "alpha"), ("F*s^(alpha-1)", "1"), _z_cpe, ((0, np.inf), (0.3, 1.0))
+        "CPE",
+        ("Q", "alpha"),
+        ("F*s^(alpha-1)", "1"),
+        _z_cpe,
+        ((0, np.inf), (0.3, 1.0)),
+        _zj_cpe,
     ),
-    "Wo": ElementType("Wo", ("R", "tau"), ("ohm", "s"), _z_wo, ((0, np.inf), (0, np.inf))),
-    "Ws": ElementType("Ws", ("R", "tau"), ("ohm", "s"), _z_ws, ((0, np.inf), (0, np.inf))),
-    "W": ElementType("W", ("sigma",), ("ohm*s^-0.5",), _z_w, ((0, np.inf),)),
-    "R": ElementType("R", ("R",), ("ohm",), _z_r, ((0, np.inf),)),
-    "C": ElementType("C", ("C",), ("F",), _z_c, ((0, np.inf),)),
-    "L": ElementType("L", ("L",), ("H",), _z_l, ((0, np.inf),)),
+    "Wo": ElementType("Wo", ("R", "tau"), ("ohm", "s"), _z_wo, ((0, np.inf), (0, np.inf)), _zj_wo),
+    "Ws": ElementType("Ws", ("R", "tau"), ("ohm", "s"), _z_ws, ((0, np.inf), (0, np.inf)), _zj_ws),
+    "W": ElementType("W", ("sigma",), ("ohm*s^-0.5",), _z_w, ((0, np.inf),), _zj_w),
+    "R": ElementType("R", ("R",), ("ohm",), _z_r, ((0, np.inf),), _zj_r),
+    "C": ElementType("C", ("C",), ("F",), _z_c, ((0, np.inf),), _zj_c),
+    "L": ElementType("L", ("L",), ("H",), _z_l, ((0, np.inf),), _zj_l),
 }
 
 
@@ -257,6 +309,194 @@ class Circuit:
 
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return ev(self.root)
+
+    def impedance_jacobian(self, f: Any, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Z and its complex derivatives dZ/dp (shape ``(n_freq, n_params)``), analytically.
+
+        Series: dZ/dp is that of the branch holding p. Parallel: Z = 1/Σ 1/Z_i, so
+        dZ/dp = (Z/Z_i)² dZ_i/dp for p in branch i. Every subtree's parameters are contiguous
+        (elements are numbered depth first), so each node owns a block of columns.
+        """
+        return self.compile(f)(p)
+
+    def compile(self, f: Any) -> Callable[[Any], tuple[np.ndarray, np.ndarray]]:
+        """An evaluator ``p -> (Z, dZ/dp)`` for fixed frequencies ``f`` (Hz).
+
+        ``p`` is one parameter vector (→ Z of shape ``(n,)``, dZ/dp ``(n, P)``) or a stack
+        ``(K, P)`` of them (→ ``(K, n)`` and ``(K, n, P)``), so several starting points are
+        evaluated in one pass. The frequency-only factors (jω, ln jω, √(jω), ω^-1/2) are
+        computed once, and an arc p(R, CPE) or p(R, C) is evaluated in closed form:
+        Z = R/D with D = 1 + R Q (jω)^α, dZ/dR = 1/D², dZ/dQ = −R² (jω)^α / D²,
+        dZ/dα = −R² Q (jω)^α ln(jω) / D².
+        """
+        w = 2 * np.pi * np.asarray(f, dtype=float)
+        n, npar = w.size, len(self.parameter_names)
+        jw = 1j * w
+        lnjw = np.log(w) + 0.5j * np.pi
+        sqjw = np.sqrt(jw)
+        warburg = (1 - 1j) / np.sqrt(w)
+        Ev = Callable[[np.ndarray, np.ndarray], Any]
+
+        def element(node: Node) -> Ev:
+            k = self._slices[node.name].start
+            et = node.etype
+            if et == "R":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    jac[:, :, k] = 1.0
+                    return p[:, k : k + 1]
+
+            elif et == "C":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    c = p[:, k : k + 1]
+                    z = 1.0 / (jw * c)
+                    jac[:, :, k] = -z / c
+                    return z
+
+            elif et == "L":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    jac[:, :, k] = jw
+                    return jw * p[:, k : k + 1]
+
+            elif et == "CPE":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    q = p[:, k : k + 1]
+                    z = np.exp(-p[:, k + 1 : k + 2] * lnjw) / q
+                    jac[:, :, k] = -z / q
+                    jac[:, :, k + 1] = -z * lnjw
+                    return z
+
+            elif et == "W":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    jac[:, :, k] = warburg
+                    return p[:, k : k + 1] * warburg
+
+            elif et in ("Wo", "Ws"):
+                open_end = et == "Wo"
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    r, tau = p[:, k : k + 1], p[:, k + 1 : k + 2]
+                    s = sqjw * np.sqrt(tau)
+                    th = np.tanh(s)
+                    if open_end:  # coth(s)/s;  d/dτ = -(coth²s − 1 + coth(s)/s) / (2τ)
+                        ct = 1.0 / th
+                        unit = ct / s
+                        jac[:, :, k + 1] = -r / (2 * tau) * (ct * ct - 1.0 + unit)
+                    else:  # tanh(s)/s;  d/dτ = (1 − tanh²s − tanh(s)/s) / (2τ)
+                        unit = th / s
+                        jac[:, :, k + 1] = r / (2 * tau) * (1.0 - th * th - unit)
+                    jac[:, :, k] = unit
+                    return r * unit
+
+            else:  # an element registered without a compiled form
+                etype = ELEMENTS[et]
+                sl = self._slices[node.name]
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    zs = []
+                    for j in range(p.shape[0]):
+                        if etype.zjac is not None:
+                            zj, jj = etype.zjac(w, p[j, sl])
+                        else:
+                            zj, jj = self._numeric_zjac(etype, w, p[j, sl])
+                        jac[j, :, sl] = jj
+                        zs.append(zj)
+                    return np.array(zs)
+
+            return ev
+
+        def arc(r_node: Node, c_node: Node) -> Ev:
+            kr = self._slices[r_node.name].start
+            kc = self._slices[c_node.name].start
+            cpe = c_node.etype == "CPE"
+
+            def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                r, q = p[:, kr : kr + 1], p[:, kc : kc + 1]
+                u = np.exp(p[:, kc + 1 : kc + 2] * lnjw) if cpe else jw
+                ru = r * u
+                inv_d = 1.0 / (1.0 + q * ru)
+                z = r * inv_d
+                g = inv_d * inv_d
+                jac[:, :, kr] = g
+                dq = -(r * ru) * g
+                jac[:, :, kc] = dq
+                if cpe:
+                    jac[:, :, kc + 1] = dq * q * lnjw
+                return z
+
+            return ev
+
+        def build(node: Node) -> tuple[Ev, int, int]:
+            if node.kind == "element":
+                sl = self._slices[node.name]
+                return element(node), sl.start, sl.stop
+            kids = node.children
+            if (
+                node.kind == "parallel"
+                and len(kids) == 2
+                and all(c.kind == "element" for c in kids)
+                and {c.etype for c in kids} in ({"R", "CPE"}, {"R", "C"})
+            ):
+                r_node = kids[0] if kids[0].etype == "R" else kids[1]
+                c_node = kids[1] if r_node is kids[0] else kids[0]
+                lo = min(self._slices[c.name].start for c in kids)
+                hi = max(self._slices[c.name].stop for c in kids)
+                return arc(r_node, c_node), lo, hi
+            built = [build(c) for c in kids]
+            fns = [c[0] for c in built]
+            if node.kind == "series":
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    z = fns[0](p, jac)
+                    for fn in fns[1:]:
+                        z = z + fn(p, jac)
+                    return z
+
+            else:
+                blocks = [(c[1], c[2]) for c in built]
+
+                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
+                    zs = [fn(p, jac) for fn in fns]
+                    z = 1.0 / sum(1.0 / zi for zi in zs)
+                    for (a, b), zi in zip(blocks, zs, strict=True):
+                        g = (z / zi) ** 2
+                        jac[:, :, a:b] *= g[..., None]
+                    return z
+
+            return ev, built[0][1], built[-1][2]
+
+        root = build(self.root)[0]
+
+        def evaluate(p: Any) -> tuple[np.ndarray, np.ndarray]:
+            p = np.asarray(p, dtype=float)
+            p2 = p.reshape(-1, npar)
+            jac = np.empty((p2.shape[0], n, npar), complex)
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                z = root(p2, jac)
+            if np.shape(z) != (p2.shape[0], n):
+                z = np.broadcast_to(z, (p2.shape[0], n)).astype(complex)
+            if p.ndim == 1:
+                return z[0], jac[0]
+            return z, jac
+
+        return evaluate
+
+    @staticmethod
+    def _numeric_zjac(
+        et: ElementType, w: np.ndarray, p: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        z = et.func(w, p)
+        cols = []
+        for k in range(p.size):
+            q = np.array(p, dtype=float)
+            h = 1e-7 * max(abs(q[k]), 1e-30)
+            q[k] += h
+            cols.append((et.func(w, q) - z) / h)
+        return z, np.column_stack(cols)
 
     def arc_tau(self, p: Sequence[float]) -> list[float]:
         """Time constant of each arc (s), in string order."""
@@ -561,6 +801,127 @@ def _canonical(
     return q, cov
 
 
+class _Objective:
+    """Residuals (Z_model − Z)/weight as interleaved [Re, Im] and their Jacobian in internal
+    coordinates, for one ``x`` (cached, for MINPACK) or a stack of them (:meth:`batch`).
+
+    Internal coordinates: p = eˣ for positive parameters, p = lo + span/(1 + e⁻ˣ) for
+    bounded ones (alpha), so the fit is unconstrained.
+    """
+
+    def __init__(self, circ: Circuit, f: np.ndarray, z: np.ndarray, weight: np.ndarray) -> None:
+        self.z, self.weight = z, weight
+        self.evaluate = circ.compile(f)
+        self.pos, lo, hi = _bounds_arrays(circ)
+        self.lo, self.span = lo, np.where(self.pos, 1.0, hi - lo)
+        self._x: np.ndarray | None = None
+        self._r = self._j = np.empty(0)
+
+    def batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Residuals ``(K, 2n)`` and Jacobians ``(K, 2n, P)`` for ``x`` of shape ``(K, P)``."""
+        xc = np.clip(x, -700.0, 700.0)
+        with np.errstate(over="ignore"):
+            ex = np.exp(np.where(self.pos, xc, -xc))
+        q = 1.0 / (1.0 + ex)
+        p = np.where(self.pos, ex, self.lo + self.span * q)
+        dpdx = np.where(self.pos, ex, self.span * q * (1.0 - q))
+        zz, jp = self.evaluate(p)
+        with np.errstate(invalid="ignore", over="ignore"):
+            r = (zz - self.z) / self.weight
+            jp *= dpdx[:, None, :] / self.weight[:, None]
+        k, n = r.shape
+        rr = np.ascontiguousarray(r).view(float)
+        jj = np.stack([jp.real, jp.imag], axis=2).reshape(k, 2 * n, p.shape[1])
+        if not np.all(np.isfinite(rr)):
+            rr = np.where(np.isfinite(rr), rr, 1e3)
+        if not np.all(np.isfinite(jj)):
+            jj = np.where(np.isfinite(jj), jj, 0.0)
+        return rr, jj
+
+    def _eval(self, x: np.ndarray) -> None:
+        if self._x is not None and np.array_equal(x, self._x):
+            return
+        r, j = self.batch(x[None, :])
+        self._r, self._j, self._x = r[0], j[0], x.copy()
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        self._eval(x)
+        return self._r
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        self._eval(x)
+        return self._j
+
+
+def _screen_starts(obj: _Objective, x0: np.ndarray, iterations: int = 25) -> np.ndarray:
+    """Levenberg–Marquardt on every start at once (one batched evaluation per iteration);
+    returns the cost ½‖r‖² reached by each start and leaves the iterates in ``x0``."""
+    x = x0.copy()
+    r, j = obj.batch(x)
+    cost = 0.5 * np.sum(r * r, axis=1)
+    lam = np.full(x.shape[0], 1e-3)
+    nu = np.full(x.shape[0], 2.0)
+    eye = np.eye(x.shape[1])
+    quiet = 0
+    d = np.full(x.shape, 1e-300)
+    for _ in range(iterations):
+        jt = np.transpose(j, (0, 2, 1))
+        a = jt @ j
+        g = (jt @ r[:, :, None])[:, :, 0]
+        # damping scaled by the largest column norms seen so far (as MINPACK's lmder): a
+        # column that fades on a plateau keeps its damping instead of inviting huge steps
+        d = np.maximum(d, np.einsum("kii->ki", a))
+        m = a + (lam[:, None] * d)[:, :, None] * eye + 1e-14 * eye
+        try:
+            step = -np.linalg.solve(m, g[:, :, None])[:, :, 0]
+        except np.linalg.LinAlgError:
+            step = -np.stack(
+                [np.linalg.lstsq(mk, gk, rcond=None)[0] for mk, gk in zip(m, g, strict=True)]
+            )
+        step = np.where(np.isfinite(step), step, 0.0)
+        xn = x + step
+        rn, jn = obj.batch(xn)
+        with np.errstate(over="ignore", invalid="ignore"):
+            cn = 0.5 * np.sum(rn * rn, axis=1)
+            # gain ratio: actual / predicted reduction of the linearised model
+            pred = 0.5 * np.sum(step * (lam[:, None] * d * step - g), axis=1)
+            rho = (cost - cn) / np.maximum(pred, 1e-300)
+        ok = np.isfinite(cn) & (cn < cost)
+        gain = np.max(np.where(ok, (cost - cn) / np.maximum(cost, 1e-300), 0.0))
+        x[ok], r[ok], j[ok], cost[ok] = xn[ok], rn[ok], jn[ok], cn[ok]
+        # Nielsen's damping update (Madsen, Nielsen & Tingleff, Methods for non-linear
+        # least squares problems, DTU 2004, eq. 2.21)
+        shrink = np.maximum(1.0 / 3.0, 1.0 - (2.0 * np.clip(rho, 0.0, 1.0) - 1.0) ** 3)
+        lam = np.clip(np.where(ok, lam * shrink, lam * nu), 1e-12, 1e12)
+        nu = np.where(ok, 2.0, nu * 2.0)
+        # stop when no start improves by more than 0.1 % for three iterations running
+        quiet = quiet + 1 if gain < 1e-3 else 0
+        if quiet == 3:
+            break
+    x0[:] = x
+    return cost
+
+
+#: automatic starts: arcs drawn from this many largest DRT peaks, screened for this many
+#: batched LM iterations; this many distinct screened starts are converged
+_N_START_PEAKS = 6
+_SCREEN_ITERATIONS = 40
+_N_REFINED = 3
+
+
+def _least_squares(obj: _Objective, x0: np.ndarray, *, max_nfev: int = 2000) -> Any:
+    """Levenberg–Marquardt (MINPACK) with the analytic Jacobian, converged tightly."""
+    return least_squares(
+        obj.residual,
+        x0,
+        jac=obj.jacobian,
+        method="lm",
+        max_nfev=max_nfev,
+        xtol=1e-12,
+        ftol=1e-12,
+    )
+
+
 def _to_internal(circ: Circuit, p: np.ndarray) -> np.ndarray:
     """Unconstrained coordinates: log for positive parameters, logit for bounded ones."""
     out = []
@@ -573,24 +934,24 @@ def _to_internal(circ: Circuit, p: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def _bounds_arrays(circ: Circuit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo = np.array([b[0] for b in circ.bounds], float)
+    hi = np.array([b[1] for b in circ.bounds], float)
+    return lo == 0, lo, hi
+
+
 def _from_internal(circ: Circuit, x: np.ndarray) -> np.ndarray:
-    # clip the exponent: a wandering trial step must give a huge value, not an OverflowError
-    out = []
-    for v, (lo, hi) in zip(x, circ.bounds, strict=True):
-        if lo == 0:
-            out.append(math.exp(min(v, 700.0)))
-        else:
-            out.append(lo + (hi - lo) / (1.0 + math.exp(-max(min(v, 700.0), -700.0))))
-    return np.array(out)
+    # clip the exponent: a wandering trial step must give a huge value, not an overflow
+    pos, lo, hi = _bounds_arrays(circ)
+    xc = np.clip(np.asarray(x, float), -700.0, 700.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(pos, np.exp(xc), lo + (hi - lo) / (1.0 + np.exp(-xc)))
 
 
 def _dp_dx(circ: Circuit, p: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            v if lo == 0 else (v - lo) * (hi - v) / (hi - lo)
-            for v, (lo, hi) in zip(p, circ.bounds, strict=True)
-        ]
-    )
+    pos, lo, hi = _bounds_arrays(circ)
+    with np.errstate(invalid="ignore"):
+        return np.where(pos, p, (p - lo) * (hi - p) / (hi - lo))
 
 
 def fit_circuit(
@@ -608,10 +969,14 @@ def fit_circuit(
     """Fit an equivalent circuit with automatic starting values and standard errors.
 
     Residuals are relative to |Z| (modulus weighting), positive parameters are fitted in log
-    space. Starts come from the DRT peaks (largest peaks, sorted by τ, give the arcs' R and
-    τ), from the high-frequency intercept (series R) and from the low-frequency tail
-    (Warburg, series C); a second start with the arcs spread over the measured τ range is
-    also tried, and the better fit is kept. Arcs are then ordered by τ (module docstring).
+    space, α through a logistic map, with the analytic Jacobian (:meth:`Circuit.compile`).
+    Starts: every choice of arcs among the six largest DRT peaks (at the GCV λ and at λ/30,
+    :func:`charact.echem.drt.start_peaks`; a peak gives an arc's R and τ), the
+    high-frequency intercept (series R) and the low-frequency tail (Warburg, series C), plus
+    one start with the arcs spread over the measured τ range. All starts are screened at
+    once by a batched Levenberg–Marquardt (modulus weights); the best, and near ties, are
+    converged by MINPACK's Levenberg–Marquardt, and the lowest cost is kept. Arcs are then
+    ordered by τ (module docstring). A ``start`` naming every parameter is used alone.
 
     Parameters
     ----------
@@ -652,19 +1017,20 @@ def fit_circuit(
     f, z = f[keep], z[keep]
     starts = []
     peaks = None
-    if use_drt and circ.arcs:
-        from .drt import fit_drt
+    complete = bool(start) and set(start) == set(circ.parameter_names)
+    if use_drt and circ.arcs and not complete:
+        from .drt import start_peaks
 
         try:
-            peaks = fit_drt((f, z), method="gcv").peaks
+            peaks = start_peaks(f, z) if f.size >= 5 else None
         except Exception:  # a failed DRT only costs the better start
             peaks = None
     if peaks:
-        # every choice of n_arcs among the 4 largest DRT peaks: a diffusion tail or a small
+        # every choice of n_arcs among the largest DRT peaks: a diffusion tail or a small
         # high-frequency feature can outrank an arc, and a wrong pick is a local minimum
         from itertools import combinations
 
-        top = sorted(peaks, key=lambda d: -d["R_ohm"])[:4]
+        top = sorted(peaks, key=lambda d: -d["R_ohm"])[:_N_START_PEAKS]
         for combo in combinations(top, min(len(circ.arcs), len(top))):
             starts.append(_auto_start(circ, f, z, list(combo)))
     starts.append(_auto_start(circ, f, z, None))
@@ -675,6 +1041,8 @@ def fit_circuit(
                 f"start names unknown parameter(s) {unknown}; the circuit has "
                 f"{circ.parameter_names}"
             )
+        if complete:
+            starts = starts[-1:]  # the automatic starts would all become this one
         for s in starts:
             for k, n in enumerate(circ.parameter_names):
                 if n in start:
@@ -683,44 +1051,36 @@ def fit_circuit(
         raise InputError(f"weighting must be 'modulus' or 'unit', got {weighting!r}")
     mod = np.abs(z) if weighting == "modulus" else np.ones(z.size)
 
-    def resid(x: np.ndarray) -> np.ndarray:
-        zz = circ.impedance(f, _from_internal(circ, x))
-        r = (zz - z) / mod
-        out = np.concatenate([r.real, r.imag])
-        return np.where(np.isfinite(out), out, 1e3)
-
-    # a short run from every start, then the best one to convergence, in unconstrained
-    # coordinates (log for positive parameters, logit for alpha)
-    trial = None
-    for s in starts:
-        s = np.where(np.isfinite(s) & (s > 0), s, 1.0)
-        x0 = _to_internal(circ, s)
-        if not np.all(np.isfinite(resid(x0))):
+    obj = _Objective(circ, f, z, mod)
+    # every start is screened by a batched Levenberg–Marquardt run; the best is converged
+    # by MINPACK. Coordinates are unconstrained (log for positive parameters, logit for
+    # alpha) and the Jacobian is analytic.
+    clean = [np.where(np.isfinite(s) & (s > 0), s, 1.0) for s in starts]
+    x0 = np.array([_to_internal(circ, s) for s in clean])
+    order, costs = [0], np.zeros(1)
+    if len(clean) > 1:
+        # screened with modulus weights whatever the final weighting: every decade counts,
+        # so a small fast arc cannot hide behind a large diffusion tail while ranking
+        screen = obj if weighting == "modulus" else _Objective(circ, f, z, np.abs(z))
+        costs = _screen_starts(screen, x0, _SCREEN_ITERATIONS)
+        order = [int(k) for k in np.argsort(np.where(np.isfinite(costs), costs, np.inf))]
+    # converge the few best screened starts that went to different places
+    # (near ties within a factor 1.5 in screened cost: a different basin may end lower)
+    best, best_start, kept = None, clean[order[0]], []
+    for k in order:
+        if len(kept) == _N_REFINED or (kept and not costs[k] <= 1.5 * costs[order[0]]):
+            break
+        if any(np.max(np.abs(x0[k] - x0[j])) < 0.05 for j in kept):
             continue
-        res = least_squares(
-            resid,
-            x0,
-            method="trf",
-            x_scale="jac",
-            max_nfev=60 if len(starts) > 1 else 4000,
-        )
-        if trial is None or res.cost < trial[0].cost:
-            trial = (res, s)
-    best = None
-    if trial is not None:
-        best_start = trial[1]
-        best = least_squares(
-            resid,
-            trial[0].x,
-            method="trf",
-            x_scale="jac",
-            max_nfev=4000,
-            xtol=1e-12,
-            ftol=1e-12,
-        )
-    if best is None:
-        raise FitError(f"{what}: the model is not finite at any starting point")
+        kept.append(k)
+        res = _least_squares(obj, x0[k], max_nfev=200)
+        if best is None or res.cost < best.cost:
+            best, best_start = res, clean[k]
+    if best.status == 0:  # the 200 evaluations ran out: converge this one fully
+        best = _least_squares(obj, best.x, max_nfev=4000)
     x = best.x
+    if not np.all(np.isfinite(circ.impedance(f, _from_internal(circ, x)))):
+        raise FitError(f"{what}: the circuit model is not finite at the fitted parameters")
     dof = max(1, 2 * f.size - x.size)
     s2 = 2 * best.cost / dof
     jac = best.jac

@@ -1000,7 +1000,7 @@ def read_gamry_dta(path: str | PathLike[str]) -> xr.Dataset:
     lines = _text(p).splitlines()
     if not lines or not lines[0].startswith("EXPLAIN"):
         raise CorruptFileError("expected 'EXPLAIN' on the first line of a Gamry .DTA", path=p)
-    k = next((j for j, ln in enumerate(lines) if ln.startswith("ZCURVE")), None)
+    k = next((j for j, ln in enumerate(lines) if ln.split("\t")[0].strip() == "ZCURVE"), None)
     if k is None:
         raise CorruptFileError(
             "no ZCURVE table: this Gamry file is not an impedance measurement", path=p

@@ -39,7 +39,14 @@ from ..core.errors import CorruptFileError, UnknownFormatError
 from ..core.readers import Reader, register_reader
 from .io import _increments, _xlsx_strings, make_cycling_dataset
 
-__all__ = ["LAND_LAYOUTS", "parse_land_time", "read_land_xlsx", "write_land_xlsx"]
+__all__ = [
+    "LAND_LAYOUTS",
+    "parse_land_time",
+    "read_land_csv",
+    "read_land_xls",
+    "read_land_xlsx",
+    "write_land_xlsx",
+]
 
 LAND_LAYOUTS = ("record", "index", "cycle")
 
@@ -130,6 +137,16 @@ def _f(x: Any) -> float:
     return float(s.replace(",", ""))
 
 
+def _reject_native(p: Path) -> None:
+    if p.suffix.lower() in (".ccs", ".cex"):
+        raise UnknownFormatError(
+            f"LAND native {p.suffix} files are unsupported: no open description of the "
+            "format exists",
+            path=p,
+            hint="export to xlsx in LANDdt and read the .xlsx",
+        )
+
+
 def read_land_xlsx(path: str | PathLike[str]) -> xr.Dataset:
     """Read a LAND ``.xlsx`` export in any of :data:`LAND_LAYOUTS` (detected).
 
@@ -142,13 +159,7 @@ def read_land_xlsx(path: str | PathLike[str]) -> xr.Dataset:
         unknown unit, a non-numeric cell (naming sheet and row).
     """
     p = Path(path)
-    if p.suffix.lower() in (".ccs", ".cex"):
-        raise UnknownFormatError(
-            f"LAND native {p.suffix} files are unsupported: no open description of the "
-            "format exists",
-            path=p,
-            hint="export to xlsx in LANDdt and read the .xlsx",
-        )
+    _reject_native(p)
     import openpyxl
 
     try:
@@ -159,6 +170,69 @@ def read_land_xlsx(path: str | PathLike[str]) -> xr.Dataset:
         sheets = {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
     finally:
         wb.close()
+    return _land_dataset(sheets, p, "xlsx")
+
+
+def read_land_xls(path: str | PathLike[str]) -> xr.Dataset:
+    """Read a LAND ``.xls`` (Excel 97–2003) export, any of :data:`LAND_LAYOUTS`.
+
+    Decoded by **xlrd** (BSD), an optional dependency imported only here. LANDdt's ``.xls``
+    exports are where the header-less ``Record1``, ``Record2`` … continuation sheets come
+    from (65 536 rows per sheet).
+    """
+    p = Path(path)
+    try:
+        import xlrd
+    except ImportError:
+        raise UnknownFormatError(
+            "reading LAND .xls exports needs the optional package xlrd",
+            path=p,
+            hint="pip install 'charact[land-xls]', or export to xlsx in LANDdt",
+        ) from None
+    try:
+        book = xlrd.open_workbook(str(p))
+    except Exception as exc:  # xlrd raises XLRDError, struct errors, … on damaged files
+        raise CorruptFileError(f"not a readable .xls workbook ({exc})", path=p) from None
+    sheets = {}
+    for sh in book.sheets():
+        rows = []
+        for r in range(sh.nrows):
+            row = []
+            for c, cell in enumerate(sh.row(r)):
+                if cell.ctype == xlrd.XL_CELL_DATE:  # a TestTime stored as an Excel time
+                    row.append(cell.value * 86400.0 if cell.value < 1e4 else cell.value)
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    row.append(None)
+                else:
+                    row.append(sh.cell_value(r, c))
+            rows.append(tuple(row))
+        sheets[sh.name] = rows
+    return _land_dataset(sheets, p, "xls")
+
+
+def read_land_csv(path: str | PathLike[str]) -> xr.Dataset:
+    """Read a LAND ``.csv`` export: one table (title lines allowed before the header row),
+    comma- or tab-separated, UTF-8 (with or without BOM) or GBK as LANDdt writes on Chinese
+    Windows."""
+    import csv
+
+    p = Path(path)
+    raw = p.read_bytes()
+    for enc in ("utf-8-sig", "gbk", "latin-1"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    lines = text.splitlines()
+    sample = "\n".join(lines[:40])
+    delim = "\t" if sample.count("\t") > sample.count(",") else ","
+    rows = [tuple(c.strip() for c in r) for r in csv.reader(lines, delimiter=delim)]
+    return _land_dataset({"Record": rows}, p, "csv")
+
+
+def _land_dataset(sheets: dict[str, list[tuple[Any, ...]]], p: Path, container: str) -> xr.Dataset:
+    """The cycling Dataset from a LAND export's sheets (rows of cell values)."""
     # data sheets: the sheet holding the per-point header, plus its header-less continuations
     main = None
     for title, rows in sheets.items():
@@ -242,7 +316,12 @@ def read_land_xlsx(path: str | PathLike[str]) -> xr.Dataset:
         inc = _increments(np.nan_to_num(q))
         qc = np.where(i > 0, inc, 0.0)
         qd = np.where(i < 0, inc, 0.0)
-    meta: dict[str, Any] = {"layout": layout, "sheets": list(sheets), "columns": names}
+    meta: dict[str, Any] = {
+        "layout": layout,
+        "container": container,
+        "sheets": list(sheets),
+        "columns": names,
+    }
     attrs: dict[str, Any] = {"instrument": "LAND", "land_layout": layout}
     if layout == "cycle":
         crow = sheets["Cycle"]
@@ -268,35 +347,17 @@ def _hms(seconds: float) -> str:
     return f"{h}:{m:02d}:{rem / 1000:06.3f}"
 
 
-def write_land_xlsx(
+def _land_sheets(
     columns: dict[str, np.ndarray],
-    path: str | PathLike[str],
     *,
-    layout: str = "index",
-    current_unit: str = "mA",
-    capacity_unit: str = "mAh",
-    mass_mg: float | None = None,
-    rows_per_sheet: int = 65000,
-    blanks: bool = True,
-) -> Path:
-    """Write a record (from :func:`charact.echem.synthetic.cycling_record`) as a LAND export.
-
-    Parameters
-    ----------
-    layout
-        One of :data:`LAND_LAYOUTS`.
-    current_unit, capacity_unit
-        ``"mA"``/``"uA"`` and ``"mAh"``/``"uAh"`` as LANDdt writes them.
-    mass_mg
-        Active mass, for the ``SpeCap/mAh/g`` column.
-    rows_per_sheet
-        Rows per ``Record`` sheet before a header-less continuation sheet (layout
-        ``"record"``; LANDdt used 65000 for .xls compatibility).
-    blanks
-        Write ``-`` in ``SpeCap`` when no mass is given, as LANDdt does.
-    """
-    import openpyxl
-
+    layout: str,
+    current_unit: str,
+    capacity_unit: str,
+    mass_mg: float | None,
+    rows_per_sheet: int,
+    blanks: bool,
+) -> dict[str, list[list[Any]]]:
+    """The sheets (name → rows) of a LAND export of ``columns`` in ``layout``."""
     if layout not in LAND_LAYOUTS:
         raise ValueError(f"layout must be one of {LAND_LAYOUTS}")
     iscale = {"mA": 1e3, "uA": 1e6}[current_unit]
@@ -338,29 +399,20 @@ def write_land_xlsx(
                 "-",
             ]
         )
-    wb = openpyxl.Workbook(write_only=True)
+    sheets: dict[str, list[list[Any]]] = {}
     if layout == "index":
-        ws = wb.create_sheet("DefaultGroup_1")
-        ws.append(["LANDdt export (synthetic, written by charact)"])
-        ws.append([])
-        ws.append(header)
-        for r in rows:
-            ws.append(r)
+        sheets["DefaultGroup_1"] = [["LANDdt export (synthetic, written by charact)"], [], header]
+        sheets["DefaultGroup_1"] += rows
     elif layout == "record":
         chunks: Sequence[list[list[Any]]] = [
             rows[a : a + rows_per_sheet] for a in range(0, len(rows), rows_per_sheet)
         ]
         for c, chunk in enumerate(chunks):
-            ws = wb.create_sheet("Record" if c == 0 else f"Record{c}")
-            if c == 0:
-                ws.append(header)
-            for r in chunk:
-                ws.append(r)
+            sheets["Record" if c == 0 else f"Record{c}"] = ([header] if c == 0 else []) + chunk
     else:
-        ws = wb.create_sheet("Cycle")
-        ws.append(
+        cyc_rows: list[list[Any]] = [
             ["Cycle", "CapC/mAh", "CapD/mAh", "SpeCapC/mAh/g", "SpeCapD/mAh/g", "Efficiency/%"]
-        )
+        ]
         cyc = np.asarray(columns["cycle"])
         cur = np.asarray(columns["current_a"])
         qa = np.asarray(columns["step_capacity_ah"])
@@ -371,18 +423,107 @@ def write_land_xlsx(
             eff = f"{100 * capd / capc:.2f}" if capc else "-"
             sc = f"{capc / (mass_mg / 1e3):.3f}" if mass_mg else "-"
             sd = f"{capd / (mass_mg / 1e3):.3f}" if mass_mg else "-"
-            ws.append([int(c), round(capc, 6), round(capd, 6), sc, sd, eff])
-        ws = wb.create_sheet("Step")
-        ws.append(["Cycle", "Step", "State", "Capacity/mAh"])
-        ws = wb.create_sheet("Record")
-        ws.append(header)
-        for r in rows:
-            ws.append(r)
+            cyc_rows.append([int(c), round(capc, 6), round(capd, 6), sc, sd, eff])
+        sheets["Cycle"] = cyc_rows
+        sheets["Step"] = [["Cycle", "Step", "State", "Capacity/mAh"]]
+        sheets["Record"] = [header, *rows]
+    return sheets
+
+
+def write_land_xlsx(
+    columns: dict[str, np.ndarray],
+    path: str | PathLike[str],
+    *,
+    layout: str = "index",
+    current_unit: str = "mA",
+    capacity_unit: str = "mAh",
+    mass_mg: float | None = None,
+    rows_per_sheet: int = 65000,
+    blanks: bool = True,
+) -> Path:
+    """Write a record (from :func:`charact.echem.synthetic.cycling_record`) as a LAND export.
+
+    The container follows the suffix of ``path``: ``.xlsx`` (openpyxl), ``.xls`` (needs the
+    optional package xlwt; for tests) or ``.csv`` (one table: layout ``"index"`` only, as
+    LANDdt's csv export has no workbook structure).
+
+    Parameters
+    ----------
+    layout
+        One of :data:`LAND_LAYOUTS`.
+    current_unit, capacity_unit
+        ``"mA"``/``"uA"`` and ``"mAh"``/``"uAh"`` as LANDdt writes them.
+    mass_mg
+        Active mass, for the ``SpeCap/mAh/g`` column.
+    rows_per_sheet
+        Rows per ``Record`` sheet before a header-less continuation sheet (layout
+        ``"record"``; LANDdt used 65000 for .xls compatibility).
+    blanks
+        Write ``-`` in ``SpeCap`` when no mass is given, as LANDdt does.
+    """
     target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".csv" and layout != "index":
+        raise ValueError("a LAND .csv export holds one table: use layout='index'")
+    sheets = _land_sheets(
+        columns,
+        layout=layout,
+        current_unit=current_unit,
+        capacity_unit=capacity_unit,
+        mass_mg=mass_mg,
+        rows_per_sheet=rows_per_sheet,
+        blanks=blanks,
+    )
     tmp = target.with_name(target.name + ".part")
-    wb.save(tmp)
+    if suffix == ".csv":
+        import csv
+
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            for r in next(iter(sheets.values())):
+                w.writerow(r)
+    elif suffix == ".xls":
+        import xlwt
+
+        book = xlwt.Workbook()
+        for name, rows in sheets.items():
+            ws = book.add_sheet(name)
+            for i, r in enumerate(rows):
+                for j, v in enumerate(r):
+                    ws.write(i, j, v)
+        book.save(str(tmp))
+    else:
+        import openpyxl
+
+        wb = openpyxl.Workbook(write_only=True)
+        for name, rows in sheets.items():
+            ws = wb.create_sheet(name)
+            for r in rows:
+                ws.append(r)
+        wb.save(tmp)
     tmp.replace(target)
     return target
+
+
+def _sniff_land_xls(head: bytes, path: Path) -> float:
+    if not head.startswith(b"\xd0\xcf\x11\xe0") or path.suffix.lower() != ".xls":
+        return 0.0
+    with path.open("rb") as fh:
+        blob = fh.read(400_000)
+    # BIFF8 stores strings as 8-bit "compressed" text or UTF-16
+    if b"Voltage/V" in blob or "Voltage/V".encode("utf-16-le") in blob:
+        return 0.95
+    return 0.3
+
+
+def _sniff_land_csv(head: bytes, path: Path) -> float:
+    if path.suffix.lower() not in (".csv", ".txt"):
+        return 0.0
+    text = head.decode("utf-8", "replace")
+    has_i = "Current/mA" in text or "Current/uA" in text or "Current/µA" in text
+    if "Voltage/V" in text and "TestTime" in text and has_i:
+        return 0.97
+    return 0.0
 
 
 register_reader(
@@ -393,5 +534,27 @@ register_reader(
         extensions=(".xlsx", ".ccs", ".cex"),
         sniff=_sniff_land,
         read=read_land_xlsx,
+    )
+)
+register_reader(
+    Reader(
+        name="echem-land-xls",
+        technique="echem",
+        description="LAND/LANHE LANDdt .xls export (Record, Index or Cycle/Step/Record layout); "
+        "needs xlrd",
+        extensions=(".xls",),
+        sniff=_sniff_land_xls,
+        read=read_land_xls,
+    )
+)
+register_reader(
+    Reader(
+        name="echem-land-csv",
+        technique="echem",
+        description="LAND/LANHE LANDdt .csv export (one table with TestTime, Voltage/V, "
+        "Current/mA|uA)",
+        extensions=(".csv",),
+        sniff=_sniff_land_csv,
+        read=read_land_csv,
     )
 )

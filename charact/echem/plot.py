@@ -155,16 +155,18 @@ def plot_drt(result: Any, ax: Any = None) -> Any:
 
 
 def plot_arrhenius(temperature_K: Any, sigma_S_cm: Any, result: Any = None, ax: Any = None) -> Any:
-    """log10 σ versus 1000/T with the fitted line."""
+    """log10 σ (or log10 σT when the fit used ``form="sigmaT"``) versus 1000/T, with the
+    fitted line."""
     ax = _ax(ax)
     t = np.asarray(temperature_K, float)
     s = np.asarray(sigma_S_cm, float)
-    ax.plot(1000 / t, np.log10(s), "o")
-    if result is not None and result.form == "sigma":
+    times_t = result is not None and result.form == "sigmaT"
+    ax.plot(1000 / t, np.log10(s * t if times_t else s), "o")
+    if result is not None:
         x = np.linspace(t.min(), t.max(), 50)
         y = np.log10(result.sigma0) - result.Ea_eV / (8.617333262e-5 * x) / np.log(10)
-        ax.plot(1000 / x, y, "-", label=f"Ea = {result.Ea_eV:.3f} eV")
+        ax.plot(1000 / x, y, "-", label=f"Ea = {result.Ea_eV:.3f} eV ({result.form})")
         ax.legend()
     ax.set_xlabel("1000/T (1/K)")
-    ax.set_ylabel("log10 σ (S/cm)")
+    ax.set_ylabel("log10 σT (S K/cm)" if times_t else "log10 σ (S/cm)")
     return ax

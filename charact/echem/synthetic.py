@@ -264,16 +264,46 @@ def write_eis_csv(
     return Path(path)
 
 
-def write_gamry_dta(f: np.ndarray, z: np.ndarray, path: str | PathLike[str]) -> Path:
-    """Write a spectrum in the layout of a Gamry Framework EIS ``.DTA`` file."""
+def write_gamry_dta(
+    f: np.ndarray,
+    z: np.ndarray,
+    path: str | PathLike[str],
+    *,
+    points_in_tag: bool = False,
+    ocv_curve: bool = False,
+) -> Path:
+    """Write a spectrum in the layout of a Gamry Framework EIS ``.DTA`` file.
+
+    As Framework writes it: Windows line ends, ISO-8859-1 text (the ``°`` of the phase
+    unit), an ``EXPLAIN`` header of ``NAME<TAB>TYPE<TAB>value<TAB>label`` lines, then the
+    ``ZCURVE<TAB>TABLE`` block (newer versions append the point count to that tag,
+    ``points_in_tag``): a column-name line and a units line, each data row starting with a
+    tab. ``ocv_curve`` puts an ``OCVCURVE`` table (open-circuit potential before the
+    measurement) ahead of it, as some experiments record.
+    """
     lines = [
         "EXPLAIN",
         "TAG\tEISPOT",
         "TITLE\tLABEL\tPotentiostatic EIS (synthetic)\tTest &Identifier",
+        "DATE\tLABEL\t11/28/2026\tDate",
+        "TIME\tLABEL\t12:00:00\tTime",
+        "NOTES\tNOTES\t1\t&Notes...",
+        "\t",
         "PSTAT\tPSTAT\tsynthetic\tPotentiostat",
-        f"FREQINIT\tQUANT\t{f[0]:.6E}\tInitial Freq. (Hz)",
-        f"FREQFINAL\tQUANT\t{f[-1]:.6E}\tFinal Freq. (Hz)",
-        "ZCURVE\tTABLE",
+        f"FREQINIT\tQUANT\t{f[0]:.5E}\tInitial Fre&q. (Hz)",
+        f"FREQFINAL\tQUANT\t{f[-1]:.5E}\tFinal Fre&q. (Hz)",
+        "VAC\tQUANT\t1.00000E+001\tAC &Voltage (mV rms)",
+        "AREA\tQUANT\t1.00000E+000\t&Area (cm^2)",
+    ]
+    if ocv_curve:
+        lines += [
+            "OCVCURVE\tTABLE\t3",
+            "\tPt\tT\tVf\tVm\tAch\tOver\tTemp",
+            "\t#\ts\tV vs. Ref.\tV\tV\tbits\tdeg C",
+        ]
+        lines += [f"\t{k}\t{k:.1f}\t0.1358\t0.1358\t0\t...........\t25" for k in range(3)]
+    lines += [
+        "ZCURVE\tTABLE" + (f"\t{len(f)}" if points_in_tag else ""),
         "\tPt\tTime\tFreq\tZreal\tZimag\tZsig\tZmod\tZphz\tIdc\tVdc\tIERange",
         "\t#\ts\tHz\tohm\tohm\tV\tohm\t°\tA\tV\t#",
     ]
@@ -282,8 +312,8 @@ def write_gamry_dta(f: np.ndarray, z: np.ndarray, path: str | PathLike[str]) -> 
             f"\t{k}\t{k + 1}\t{fk:.6E}\t{zk.real:.6E}\t{zk.imag:.6E}\t1\t{abs(zk):.6E}\t"
             f"{np.degrees(np.angle(zk)):.6E}\t0\t0\t5"
         )
-    with atomic_write(path) as fh:
-        fh.write("\n".join(lines) + "\n")
+    with atomic_write(path, "wb") as fh:
+        fh.write(("\r\n".join(lines) + "\r\n").encode("latin-1"))
     return Path(path)
 
 

@@ -128,3 +128,32 @@ def rc_spectrum(points_per_decade: int = 10) -> tuple[np.ndarray, np.ndarray]:
         },
         points_per_decade=points_per_decade,
     )
+
+
+def pydrttools_runs():
+    """pyDRTtools' ``runs`` module loaded without its package ``__init__`` (which imports a
+    Qt GUI), or ``None`` when pyDRTtools or its undeclared dependencies (cvxopt,
+    scikit-learn) are missing."""
+    import contextlib
+    import importlib
+    import importlib.util
+    import io
+    import sys
+    import types
+
+    spec = importlib.util.find_spec("pyDRTtools")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    if "pyDRTtools" not in sys.modules:
+        pkg = types.ModuleType("pyDRTtools")
+        pkg.__path__ = list(spec.submodule_search_locations)
+        sys.modules["pyDRTtools"] = pkg
+    import warnings
+
+    try:
+        # it prints sys.path on import and imports numpy.matlib (PendingDeprecationWarning)
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return importlib.import_module("pyDRTtools.runs")
+    except ImportError:
+        return None

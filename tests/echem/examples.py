@@ -1,7 +1,7 @@
 """Example files for the reader contract tests (tests/core/test_readers.py).
 
 Real files from ../shared/data serve where one exists (see its MANIFEST.md); formats without a
-public example file (LAND xlsx, Gamry .DTA) are written by charact's own generators.
+public example file (LAND xlsx/xls/csv, Gamry .DTA) are written by charact's own generators.
 """
 
 from __future__ import annotations
@@ -42,6 +42,18 @@ def _land(folder: Path) -> Path:
     return write_land_xlsx(cols, folder / "land.xlsx", layout="index")
 
 
+def _land_xls(folder: Path) -> Path:
+    pytest.importorskip("xlrd")
+    pytest.importorskip("xlwt")
+    cols, _ = cycling_record([1.0, 0.9], [0.8, 0.85], current_mA=0.5, points_per_half=20)
+    return write_land_xlsx(cols, folder / "land.xls", layout="record")
+
+
+def _land_csv(folder: Path) -> Path:
+    cols, _ = cycling_record([1.0, 0.9], [0.8, 0.85], current_mA=0.5, points_per_half=20)
+    return write_land_xlsx(cols, folder / "land.csv", layout="index")
+
+
 def _eis_csv(folder: Path) -> Path:
     f, z = rc_spectrum()
     return write_eis_csv(f, z, folder / "eis.csv")
@@ -62,4 +74,6 @@ EXAMPLES = {
     "echem-eis-text": _eis_csv,
     "echem-gamry-dta": _dta,
     "echem-land-xlsx": _land,
+    "echem-land-xls": _land_xls,
+    "echem-land-csv": _land_csv,
 }

@@ -49,6 +49,8 @@ def test_cycling_json_and_plot(tmp_path, capsys):
     assert doc["initial_ce"] == pytest.approx(0.8)
     assert doc["retention"] == pytest.approx(2.1 / 2.4)
     assert [r["current_mA"] for r in doc["rate_table"]] == pytest.approx([0.5, 1.0])
+    assert all({"current_A_g", "capacity_mAh_g", "retention"} <= set(r) for r in doc["rate_table"])
+    assert doc["rate_table"][0]["current_A_g"] == pytest.approx(0.5 / 1.2)  # mA / mg = A/g
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -101,8 +103,16 @@ def test_cv_and_arrhenius(tmp_path, capsys):
     )
     doc = json.loads(out.read_text())
     assert len(doc["cycles"]) == 11
-    # MANIFEST: cathodic feature at ~0.41 V
+    # MANIFEST: cathodic feature at ~0.41 V, 50 mV/s
     assert np.median([c["cathodic_peaks_V"][0] for c in doc["cycles"]]) == pytest.approx(
+        0.41, abs=0.01
+    )
+    assert doc["scan_rate_V_s"] == pytest.approx(0.05, rel=0.05)
+    # the 0.41 V feature is one track over (nearly) every cycle
+    main_track = max(
+        (t for t in doc["tracks"] if t["direction"] == "cathodic"), key=lambda t: len(t["cycles"])
+    )
+    assert len(main_track["cycles"]) >= 10 and main_track["mean_E_V"] == pytest.approx(
         0.41, abs=0.01
     )
     out = tmp_path / "a.json"
@@ -147,6 +157,8 @@ def test_conductivity_command(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["points"][0]["sigma_S_cm"] == pytest.approx(50e-4 / 10.9, rel=0.03)
     assert doc["arrhenius"]["Ea_eV"] > 0 and doc["points"][0]["T_K"] == pytest.approx(303.15)
+    assert {"Ea_eV", "Ea_stderr", "sigma0"} <= set(doc["arrhenius"])
+    assert {"T_K", "R_ohm", "sigma_S_cm"} <= set(doc["points"][0])
 
 
 def test_errors_are_printed_without_traceback(tmp_path, capsys):
@@ -191,3 +203,31 @@ def test_eis_series_on_a_multi_spectrum_file(tmp_path, capsys):
     doc = json.loads(out.read_text())
     assert [r["spectrum"] for r in doc["series"]] == [0, 1, 2, 3]
     assert all("R1" in r["parameters"] for r in doc["series"])
+
+
+def test_cv_several_scan_rates(tmp_path):
+    """Two CSV voltammograms at 10 and 40 mV/s with diffusion-limited peaks (i_p ∝ √v):
+    the CLI links the peaks over the files and reports b ≈ 0.5."""
+    files = []
+    for v in (0.01, 0.04):
+        up = np.linspace(0.2, 0.7, 600)
+        e = np.concatenate([up, up[::-1]] * 2)
+        d = np.concatenate([np.ones(600), -np.ones(600)] * 2)
+        i = 1e-3 * (v / 0.01) * (e - 0.2)
+        i += np.where(d > 0, 1e-3 * np.sqrt(v / 0.01) * np.exp(-(((e - 0.45) / 0.02) ** 2)), 0)
+        i -= np.where(d < 0, 8e-4 * np.sqrt(v / 0.01) * np.exp(-(((e - 0.38) / 0.02) ** 2)), 0)
+        t = np.concatenate([[0.0], np.cumsum(np.abs(np.diff(e)) / v)])
+        cyc = np.repeat([1, 2], 1200)
+        p = tmp_path / f"cv_{v}.csv"
+        rows = [
+            f"{a:.6f},{b:.6f},{c * 1e3:.8f},{n}" for a, b, c, n in zip(t, e, i, cyc, strict=True)
+        ]
+        p.write_text("time/s,Ewe/V,<I>/mA,cycle number\n" + "\n".join(rows) + "\n")
+        files.append(str(p))
+    out = tmp_path / "rates.json"
+    assert main(["echem", "cv", *files, "--json", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    sr = doc["scan_rate_analysis"]
+    assert sr["scan_rates_V_s"] == pytest.approx([0.01, 0.04], rel=1e-3)
+    for p in sr["peaks"]:
+        assert p["b"] == pytest.approx(0.5, abs=0.05)

@@ -75,3 +75,41 @@ def test_bad_input():
         ec.quantify_conductivity([(f, z)], thickness_um=0, area_cm2=1)
     with pytest.raises(InputError, match="2 temperatures for 1 spectra"):
         ec.quantify_conductivity([(f, z)], thickness_um=50, area_cm2=1, temperatures_C=[30, 40])
+
+
+def test_sample_metadata_in_attrs_is_used_and_options_override():
+    """Thickness, area and temperature from the Dataset attrs (as the catalogue attaches
+    the sample's manifest columns); explicit options win; the source is recorded."""
+    from charact.echem.io import make_eis_dataset
+    from charact.echem.synthetic import impedance_spectrum
+
+    spectra = []
+    for r, t in [(10.9, 30), (3.8, 70)]:
+        f, z = impedance_spectrum(
+            "R0-p(R1,CPE1)-CPE2",
+            {
+                "R0": 0.5,
+                "R1": r,
+                "CPE1_Q": 1e-9,
+                "CPE1_alpha": 0.95,
+                "CPE2_Q": 1e-5,
+                "CPE2_alpha": 0.9,
+            },
+        )
+        ds = make_eis_dataset(f, z.real, z.imag)
+        ds.attrs["sample_metadata"] = '{"thickness_um": 50, "area_cm2": 1.0}'
+        ds.attrs["temperature_C"] = t
+        spectra.append(ds)
+    res = ec.quantify_conductivity(spectra)
+    assert res.thickness_um == 50 and res.area_cm2 == 1.0
+    assert res.sources["temperature_C"] == "attrs" and res.arrhenius is not None
+    assert [p["T_K"] for p in res.points] == pytest.approx([303.15, 343.15])
+    over = ec.quantify_conductivity(spectra, thickness_um=100.0)
+    assert over.thickness_um == 100.0 and over.sources["thickness_um"] == "option"
+    np.testing.assert_allclose(
+        [p["sigma_S_cm"] for p in over.points], [2 * p["sigma_S_cm"] for p in res.points]
+    )
+    for ds in spectra:
+        del ds.attrs["sample_metadata"]
+    with pytest.raises(InputError, match="thickness_um and area_cm2 not given"):
+        ec.quantify_conductivity(spectra)

@@ -47,6 +47,20 @@ def test_anode_capacities_ce_and_retention_exact(tmp_path):
     assert ec.quantify_cycling(ds, electrode="anode").mass_mg == pytest.approx(1.2)
 
 
+def test_mass_and_area_from_sample_metadata_options_override():
+    cols, _ = cycling_record([2.0, 1.8], [1.6, 1.7], current_mA=0.5, points_per_half=20)
+    ds = _ds(cols)
+    ds.attrs["sample_metadata"] = {"mass_mg": 0.8, "area_cm2": 2.0}
+    res = ec.quantify_cycling(ds, electrode="anode")
+    assert res.mass_mg == 0.8 and res.mass_source == "attrs:mass_mg"
+    assert res.cycles[0]["charge_mAh_g"] == pytest.approx(1.6 / 0.8e-3, rel=1e-9)
+    assert res.cycles[0]["charge_mAh_cm2"] == pytest.approx(1.6 / 2.0, rel=1e-9)
+    over = ec.quantify_cycling(ds, electrode="anode", mass_mg=1.6)
+    assert over.mass_source == "option"
+    assert over.cycles[0]["charge_mAh_g"] == pytest.approx(1.6 / 1.6e-3, rel=1e-9)
+    assert over.area_cm2 == 2.0  # the option overrides only what it names
+
+
 def test_cathode_with_partial_first_discharge_is_not_paired():
     # a cathode that starts with a 0.2 mAh partial discharge from OCV (like the navani file)
     cols, _ = cycling_record([1.0, 0.95], [0.9, 0.9], electrode="cathode", partial_mAh=0.2)

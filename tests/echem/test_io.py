@@ -12,6 +12,7 @@ import pytest
 import charact
 import charact.echem as ec
 from charact.core.errors import AssumptionWarning, CorruptFileError, FormatError, UnknownFormatError
+from charact.echem import land
 from charact.echem.land import parse_land_time, write_land_xlsx
 from charact.echem.synthetic import cycling_record, write_eis_csv, write_gamry_dta
 from tests.conftest import shared_file
@@ -181,6 +182,39 @@ def test_land_layouts_and_units(tmp_path, layout, iu, qu):
     np.testing.assert_allclose(got, [(2.0, 1.7), (1.8, 1.75)], rtol=1e-6)
 
 
+@pytest.mark.parametrize("layout", ["record", "index", "cycle"])
+def test_land_xls_export(tmp_path, layout):
+    """LANDdt's .xls exports (where the header-less Record1… continuation sheets come
+    from), written here with xlwt from the same documented layout."""
+    pytest.importorskip("xlrd")
+    pytest.importorskip("xlwt")
+    cols, _ = cycling_record([2.0, 1.8], [1.7, 1.75], current_mA=0.4, points_per_half=15)
+    path = write_land_xlsx(cols, tmp_path / "l.xls", layout=layout, rows_per_sheet=40)
+    ds = charact.read(path)
+    assert ds.attrs["reader"] == "echem-land-xls" and ds.attrs["land_layout"] == layout
+    np.testing.assert_allclose(ds["test_time_second"], cols["time_s"], atol=1e-3)
+    res = ec.quantify_cycling(ds, electrode="anode")
+    got = [(c["discharge_mAh"], c["charge_mAh"]) for c in res.cycles]
+    np.testing.assert_allclose(got, [(2.0, 1.7), (1.8, 1.75)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("iu", ["mA", "uA"])
+def test_land_csv_export(tmp_path, iu):
+    cols, _ = cycling_record([2.0, 1.8], [1.7, 1.75], current_mA=0.4, points_per_half=15)
+    path = write_land_xlsx(cols, tmp_path / "l.csv", layout="index", current_unit=iu)
+    ds = charact.read(path)
+    assert ds.attrs["reader"] == "echem-land-csv" and ds.attrs["land_layout"] == "index"
+    np.testing.assert_allclose(ds["current_ampere"], cols["current_a"], rtol=1e-6, atol=1e-12)
+    res = ec.quantify_cycling(ds, electrode="anode")
+    got = [(c["discharge_mAh"], c["charge_mAh"]) for c in res.cycles]
+    np.testing.assert_allclose(got, [(2.0, 1.7), (1.8, 1.75)], rtol=1e-6)
+    # a CSV missing the current column names what is missing
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Index,TestTime,Voltage/V,Capacity/mAh\n1,0:00:01,3.0,0\n", encoding="utf-8")
+    with pytest.raises(CorruptFileError, match=r"lacks column\(s\) Current"):
+        land.read_land_csv(bad)
+
+
 def test_land_time_past_24_hours_and_blanks():
     assert parse_land_time("27:03:04.5") == pytest.approx(27 * 3600 + 184.5)
     assert parse_land_time("1d 02:00:00") == 93600
@@ -247,9 +281,15 @@ def test_real_eis_text_files():
     assert 0.11 < float(lib["z_real"].min()) < float(lib["z_real"].max()) < 0.16
 
 
-def test_gamry_dta_roundtrip(tmp_path):
+@pytest.mark.parametrize(("points_in_tag", "ocv"), [(False, False), (True, True)])
+def test_gamry_dta_roundtrip(tmp_path, points_in_tag, ocv):
+    """Generated in Gamry Framework's layout (CRLF, ISO-8859-1, EXPLAIN header, ZCURVE table
+    with names and units lines, optionally the point count in the tag and an OCVCURVE table
+    ahead of it); no public example file exists."""
     f, z = rc_spectrum()
-    ds = charact.read(write_gamry_dta(f, z, tmp_path / "x.DTA"))
+    path = write_gamry_dta(f, z, tmp_path / "x.DTA", points_in_tag=points_in_tag, ocv_curve=ocv)
+    assert b"\r\n" in path.read_bytes() and b"\t\xb0\t" in path.read_bytes()  # latin-1 °
+    ds = charact.read(path)
     assert ds.attrs["reader"] == "echem-gamry-dta"
     np.testing.assert_allclose(ds["z_real"], z.real, rtol=1e-6)
     np.testing.assert_allclose(ds["z_imag"], z.imag, rtol=1e-6)
