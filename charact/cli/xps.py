@@ -108,6 +108,20 @@ def info(
         save_json(docs if len(docs) > 1 else docs[0], json_path)
 
 
+def _constraints(items: list[str] | None) -> dict[str, float | str]:
+    """``["C-O.fwhm=C-C.fwhm", "CO3.be=290"]`` → ``{"C-O.fwhm": "C-C.fwhm", "CO3.be": 290.0}``."""
+    out: dict[str, float | str] = {}
+    for item in items or []:
+        m = re.match(r"^\s*(.+?\.(?:be|fwhm))\s*=\s*(.+?)\s*$", item)
+        if not m:
+            raise InputError(f"--constraint {item!r}: expected COMPONENT.be=VALUE or .fwhm=EXPR")
+        try:
+            out[m.group(1)] = float(m.group(2))
+        except ValueError:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
 @app.command()
 def fit(
     files: list[Path] = typer.Argument(
@@ -131,6 +145,12 @@ def fit(
         "--constraint",
         help="Fix or tie (repeatable): C-O.fwhm=C-C.fwhm, CO3.be=290.0, O-C=O.be=C-O.be+2.4",
     ),
+    weights: str = typer.Option(
+        "poisson", "--weights", help="poisson (counting statistics) | none (unweighted)"
+    ),
+    monte_carlo: int = typer.Option(
+        0, "--monte-carlo", help="Standard errors from N Monte-Carlo draws of the parameters."
+    ),
     sample: str = typer.Option("", "--sample", help="Sample ID to record."),
     json_path: Path = typer.Option(None, "--json", help="Write the result document (JSON)."),
     plot: Path = typer.Option(None, "--plot", help="Write a figure (.png or .svg)."),
@@ -140,15 +160,7 @@ def fit(
     from ..xps.fit import fit_region
 
     comps = [c.strip() for c in components.split(",") if c.strip()] if components else None
-    constraints: dict[str, float | str] = {}
-    for item in constraint or []:
-        m = re.match(r"^\s*(.+?\.(?:be|fwhm))\s*=\s*(.+?)\s*$", item)
-        if not m:
-            raise InputError(f"--constraint {item!r}: expected COMPONENT.be=VALUE or .fwhm=EXPR")
-        try:
-            constraints[m.group(1)] = float(m.group(2))
-        except ValueError:
-            constraints[m.group(1)] = m.group(2)
+    constraints = _constraints(constraint)
     docs = []
     fits = []
     for f in files:
@@ -161,6 +173,8 @@ def fit(
             background=background,
             reference=reference,
             constraints=constraints or None,
+            weights=weights,
+            monte_carlo=monte_carlo,
         )
         fits.append(res)
         lv = res.levels[0]
@@ -205,7 +219,9 @@ def fit(
 def depth_profile(
     files: list[Path] = typer.Argument(..., help="A multi-level XPS file (VAMAS depth profile)."),
     etch_rate: float = typer.Option(None, "--etch-rate", help="Etch rate in nm/s (NM_PER_S)."),
-    rsf: str = typer.Option("scofield", "--rsf", help="RSF set: scofield, or a TOML file."),
+    rsf: str = typer.Option(
+        "scofield", "--rsf", help="RSF set: scofield, thermo (Avantage effective), or a TOML file."
+    ),
     regions: str = typer.Option(None, "--regions", help="Comma-separated region keys."),
     components: list[str] = typer.Option(
         None,
@@ -220,6 +236,20 @@ def depth_profile(
     ),
     monte_carlo: int = typer.Option(
         0, "--monte-carlo", help="Standard errors from N Monte-Carlo draws of the areas."
+    ),
+    constraint: list[str] = typer.Option(
+        None,
+        "--constraint",
+        help="Fix or tie in one region (repeatable): C1s:C-O.fwhm=C-C.fwhm, C1s:CO3.be=290.0",
+    ),
+    free_positions: bool = typer.Option(
+        False, "--free-positions", help="Fit positions per level instead of sharing them."
+    ),
+    free_fwhm: bool = typer.Option(
+        False, "--free-fwhm", help="Fit FWHMs per level instead of sharing them."
+    ),
+    weights: str = typer.Option(
+        "poisson", "--weights", help="poisson (counting statistics) | none (unweighted)"
     ),
     sample: str = typer.Option("", "--sample", help="Sample ID to record."),
     json_path: Path = typer.Option(None, "--json", help="Write the result document (JSON)."),
@@ -240,6 +270,16 @@ def depth_profile(
         if not sep or not names.strip():
             raise InputError(f"--components {item!r}: expected REGION=NAME,NAME,...")
         comps[region.strip()] = [n.strip() for n in names.split(",") if n.strip()]
+    per_region: dict[str, list[str]] = {}
+    for item in constraint or []:
+        region, sep, rest = item.partition(":")
+        if not sep or not region.strip() or not rest.strip():
+            raise InputError(
+                f"--constraint {item!r}: expected REGION:COMPONENT.be=VALUE or .fwhm=EXPR "
+                "(e.g. C1s:C-O.fwhm=C-C.fwhm)"
+            )
+        per_region.setdefault(region.strip(), []).append(rest)
+    constraints = {r: _constraints(items) for r, items in per_region.items()}
     docs = []
     for f in files:
         ds = _read(f, sample)
@@ -252,6 +292,10 @@ def depth_profile(
             etch_rate_nm_per_s=etch_rate,
             rsf=rsf,
             monte_carlo=monte_carlo,
+            constraints=constraints or None,
+            share_positions=not free_positions,
+            share_fwhm=not free_fwhm,
+            weights=weights,
         )
         species = list(dict.fromkeys(s for q in res.quantification for s in q.species_percent))
         table = Table(title=f"{f.name}: species % of detected atoms (± stderr)")

@@ -21,6 +21,8 @@ name                    function                                              si
 ``sgl``                 :func:`sgl` (CasaXPS SGL(p), sum form)                height
 ``doniach_sunjic``      :func:`doniach_sunjic` (metals, XPS)                  height
 ``la``                  :func:`la` (CasaXPS LA(α, β, m))                      height
+``lf``                  :func:`lf` (LF(α, β, w, m): LA with damped tails)     height
+``gl_tail``             :func:`gl_tail` (GL(p) with an exponential tail)      height
 ======================  ====================================================  ======
 
 The asymmetric XPS shapes assume a **binding-energy** axis: the Doniach–Šunjić tail, and the
@@ -65,7 +67,9 @@ __all__ = [
     "gaussian",
     "get_lineshape",
     "gl",
+    "gl_tail",
     "la",
+    "lf",
     "lorentzian",
     "make_model",
     "pseudo_voigt",
@@ -795,6 +799,202 @@ def _la_profile(u: FloatArray, r: float, alpha: float, beta: float) -> FloatArra
     return (out / norm).reshape(u.shape)
 
 
+def gl_tail(
+    x: ArrayLike,
+    height: ArrayLike,
+    center: ArrayLike,
+    fwhm: ArrayLike,
+    m: ArrayLike,
+    tail_mix: ArrayLike,
+    tail_exp: ArrayLike,
+) -> FloatArray:
+    r"""GL(p) product with an exponential tail to higher binding energy.
+
+    .. math:: f(x) = H\left[\mathrm{GL}(x) + T(x)\right],\qquad
+              T(x) = \begin{cases} t_m\,\left[1 - \mathrm{GL}(x)\right]\,
+              e^{-t_e (x - E)} & x > E \\ 0 & x \le E \end{cases}
+
+    with GL the unit-height :func:`gl` profile (FWHM parameter F, mixing m). The tail
+    starts at 0 at the centre (where GL = 1), rises as the peak falls and decays with the
+    exponent ``tail_exp`` (1/eV); ``tail_mix`` sets its size. This is the "GL plus tail
+    function" form of Sherwood's curve-fitting appendix, the asymmetric shape of vendor
+    software (e.g. the sp² C 1s line of graphitic carbon). The area is finite for
+    ``tail_exp`` > 0.
+
+    Parameters
+    ----------
+    x
+        Binding energy (any shape); the tail lies at x > E.
+    height
+        H, the value at x = E.
+    center
+        E.
+    fwhm
+        F > 0, the FWHM parameter of the GL part.
+    m
+        Lorentzian mixing of the GL part in [0, 1].
+    tail_mix
+        Tail size t_m ≥ 0 (0: a plain GL).
+    tail_exp
+        Tail decay exponent t_e > 0, per x unit.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of the broadcast shape of ``x`` and the parameters.
+
+    Raises
+    ------
+    InputError
+        If ``fwhm`` or ``tail_exp`` ≤ 0, ``m`` is outside [0, 1], ``tail_mix`` < 0, or a
+        parameter is not finite.
+
+    References
+    ----------
+    P. M. A. Sherwood, "Data analysis in X-ray photoelectron spectroscopy", in D. Briggs
+    and M. P. Seah (eds.), Practical Surface Analysis, 2nd ed., Vol. 1, Wiley (1990),
+    Appendix 3 (Gaussian–Lorentzian functions with an exponential tail).
+    """
+    x = _as_x(x)
+    height = _finite("gl_tail", "height", height)
+    center = _finite("gl_tail", "center", center)
+    fwhm = _positive("gl_tail", "fwhm", fwhm)
+    m = _fraction("gl_tail", "m", m)
+    tail_mix = _check("gl_tail", "tail_mix", tail_mix, lo=0.0)
+    tail_exp = _positive("gl_tail", "tail_exp", tail_exp)
+    d = x - center
+    u2 = (d / fwhm) ** 2
+    g = np.exp(-4.0 * _LN2 * (1.0 - m) * u2) / (1.0 + 4.0 * m * u2)
+    tail = np.where(d > 0.0, tail_mix * (1.0 - g) * np.exp(-tail_exp * np.maximum(d, 0.0)), 0.0)
+    return _out(height * (g + tail))
+
+
+def _lf_unbroadened(u: FloatArray, alpha: float, beta: float, q: float) -> FloatArray:
+    # LA's Lorentzian powers times the damping Gaussian exp(-4 ln2 (u q)²), q = F/w.
+    power = np.where(u > 0.0, alpha, beta)
+    return np.exp(-power * np.log1p(4.0 * u * u) - 4.0 * _LN2 * (u * q) ** 2)
+
+
+def _lf_nodes(r: float, alpha: float, beta: float, s: float) -> tuple[FloatArray, FloatArray]:
+    """Nodes (units of F) and weights for σ/F = r when the narrowest feature is s·F (s ≤ 1)."""
+    # As _la_nodes, with the step bound by the narrower of the Lorentzian and the damping.
+    dt = min(_LA_DT_MAX, s / (10.0 * math.sqrt(2.0) * r))
+    if alpha != beta:
+        kink = 0.06 * abs(alpha - beta) * r * r * (1.0 + 2.0 * r)
+        dt = min(dt, (_LA_KINK_ERR / kink) ** (1.0 / 3.0))
+    k = min(math.ceil(_LA_T / dt), (_LA_MAX_NODES - 1) // 2)
+    dt = max(dt, _LA_T / k)
+    t = dt * np.arange(-k, k + 1)
+    w = np.exp(-t * t)
+    return math.sqrt(2.0) * r * t, w / w.sum()
+
+
+def _lf_profile(u: FloatArray, r: float, alpha: float, beta: float, q: float) -> FloatArray:
+    """Unit LF profile at u = (x − E)/F for σ/F = r, α, β and q = F/w (value 1 at u = 0)."""
+    if r == 0.0:
+        return _lf_unbroadened(u, alpha, beta, q)
+    shift, w = _lf_nodes(r, alpha, beta, min(1.0, 1.0 / q) if q > 0 else 1.0)
+    norm = _lf_unbroadened(-shift, alpha, beta, q) @ w
+    flat = np.ravel(u)
+    out = np.empty(flat.size)
+    block = max(1, _LA_CHUNK // shift.size)
+    for start in range(0, flat.size, block):
+        sel = slice(start, start + block)
+        out[sel] = _lf_unbroadened(flat[sel, None] - shift, alpha, beta, q) @ w
+    return (out / norm).reshape(u.shape)
+
+
+def lf(
+    x: ArrayLike,
+    height: ArrayLike,
+    center: ArrayLike,
+    fwhm: ArrayLike,
+    alpha: ArrayLike,
+    beta: ArrayLike,
+    w: ArrayLike,
+    m: ArrayLike,
+) -> FloatArray:
+    r"""LF(α, β, w, m): the LA shape with damped tails, so its area is finite for every α, β.
+
+    CasaXPS describes LF as LA with one more parameter, w, that damps the asymmetric tails
+    (a smaller w damps more). charact writes the damping as a Gaussian envelope of FWHM w
+    on the unbroadened profile, then broadens with a Gaussian of FWHM m as :func:`la` does:
+
+    .. math:: \mathrm{LF}_0(x) = \left[\frac{1}{1 + 4(x-E)^2/F^2}\right]^{p}
+              \exp\left[-4\ln 2\,\frac{(x-E)^2}{w^2}\right],
+              \qquad p = \alpha\ (x > E),\quad p = \beta\ (x \le E)
+
+    .. math:: f(x) = H\,\frac{(\mathrm{LF}_0 \otimes G_m)(x)}{(\mathrm{LF}_0 \otimes G_m)(E)}
+
+    **Conventions** are those of :func:`la`: x is a binding energy, α shapes the high-BE side,
+    and ``w`` and ``m`` are FWHMs **in x units**. CasaXPS writes w and m as integers (0–499)
+    tied to its internal sampling, whose conversion it does not publish, so a CasaXPS
+    ``LF(α, β, w, m)`` string fixes α and β here but not w and m. The damping form is
+    charact's: CasaXPS documents what w does, not its formula. As w → ∞, LF → LA.
+
+    Parameters
+    ----------
+    x
+        Binding energy (any shape).
+    height
+        H, the value at x = E.
+    center
+        E, the position of the unbroadened maximum.
+    fwhm
+        F > 0, the FWHM of the underlying Lorentzian.
+    alpha, beta
+        Lorentzian powers on the high-BE (x > E) and low-BE (x ≤ E) sides, > 0.
+    w
+        FWHM of the damping Gaussian envelope in x units, > 0.
+    m
+        FWHM of the broadening Gaussian in x units, ≥ 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float array of the broadcast shape of ``x`` and the parameters.
+
+    Raises
+    ------
+    InputError
+        If ``fwhm`` or ``w`` ≤ 0, ``alpha`` or ``beta`` ≤ 0, ``m`` < 0, or a parameter is not
+        finite.
+
+    References
+    ----------
+    N. Fairley, CasaXPS manual, "Line shapes" (casaxps.com/help_manual/line_shapes.htm);
+    Harwell XPS knowledge base, "LA and LF lineshapes" (harwellxps.guru): LF is LA with a
+    tail-damping parameter w, smaller w meaning stronger damping.
+    """
+    x = _as_x(x)
+    height = _finite("lf", "height", height)
+    center = _finite("lf", "center", center)
+    fwhm = _positive("lf", "fwhm", fwhm)
+    alpha = _check("lf", "alpha", alpha, lo=0.0, lo_open=True)
+    beta = _check("lf", "beta", beta, lo=0.0, lo_open=True)
+    w = _positive("lf", "w", w)
+    m = _check("lf", "m", m, lo=0.0)
+
+    u = (x - center) / fwhm
+    r = m / (_FWHM_PER_SIGMA * fwhm)
+    q = fwhm / w
+    shape = np.broadcast_shapes(u.shape, r.shape, alpha.shape, beta.shape, q.shape)
+    if r.size == alpha.size == beta.size == q.size == 1:
+        prof = _lf_profile(np.broadcast_to(u, shape), r.item(), alpha.item(), beta.item(), q.item())
+    else:
+        u, r, alpha, beta, q = (np.broadcast_to(v, shape).ravel() for v in (u, r, alpha, beta, q))
+        prof = np.empty(u.size)
+        rows, inverse = np.unique(
+            np.stack([r, alpha, beta, q], axis=1), axis=0, return_inverse=True
+        )
+        inverse = np.ravel(inverse)
+        for i, (ri, ai, bi, qi) in enumerate(rows):
+            idx = np.flatnonzero(inverse == i)
+            prof[idx] = _lf_profile(u[idx], float(ri), float(ai), float(bi), float(qi))
+        prof = prof.reshape(shape)
+    return _out(height * prof)
+
+
 # --------------------------------------------------------------------------------------------
 # the Lineshape record
 
@@ -1261,6 +1461,39 @@ _SHAPES = (
         _CASA,
         width_params=("fwhm", "m"),
         area_diverges=_la_diverges,
+    ),
+    Lineshape(
+        "gl_tail",
+        gl_tail,
+        (
+            _size("height"),
+            _CENTER,
+            _width("fwhm", "FWHM parameter of the GL part"),
+            ParamSpec("m", 0.3, 0.0, 1.0, "GL(p) mixing p/100"),
+            ParamSpec("tail_mix", 0.1, 0.0, math.inf, "size of the exponential tail"),
+            ParamSpec("tail_exp", 1.0, _MIN_WIDTH, math.inf, "tail decay exponent (1/x unit)"),
+        ),
+        "height",
+        "GL(p) product with an exponential tail to higher binding energy (vendor asymmetric)",
+        "P. M. A. Sherwood, in Briggs & Seah (eds.), Practical Surface Analysis, 2nd ed., "
+        "Vol. 1, Appendix 3 (1990)",
+    ),
+    Lineshape(
+        "lf",
+        lf,
+        (
+            _size("height"),
+            _CENTER,
+            _width("fwhm", "FWHM of the underlying Lorentzian"),
+            ParamSpec("alpha", 1.0, 0.05, 20.0, "Lorentzian power, high-x (high BE) side"),
+            ParamSpec("beta", 1.0, 0.05, 20.0, "Lorentzian power, low-x side"),
+            ParamSpec("w", 5.0, _MIN_WIDTH, math.inf, "FWHM of the tail-damping Gaussian"),
+            ParamSpec("m", 0.5, 0.0, math.inf, "FWHM of the broadening Gaussian (x units)"),
+        ),
+        "height",
+        "CasaXPS-style LF(alpha, beta, w, m): LA with damped tails (finite area)",
+        _CASA,
+        width_params=("fwhm", "m"),
     ),
 )
 

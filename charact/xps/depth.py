@@ -194,13 +194,14 @@ def fit_depth_profile(
     reference: str | None = "C-C=284.8",
     etch_rate_nm_per_s: float | None = None,
     rsf: str | Mapping[str, float] = "scofield",
-    imfp_exponent: float = 0.6,
-    transmission_exponent: float = 0.0,
+    imfp_exponent: float | None = None,
+    transmission_exponent: float | None = None,
     share_positions: bool = True,
     share_fwhm: bool = True,
     monte_carlo: int = 0,
     stoichiometry: bool = True,
     constraints: Mapping[str, Mapping[str, float | str]] | None = None,
+    weights: str = "poisson",
 ) -> DepthProfileResult:
     """Fit and quantify a depth profile (see the module docstring for the procedure).
 
@@ -224,6 +225,9 @@ def fit_depth_profile(
         precise F 1s peak rather than the overlapped LiF-Li/Li2CO3-Li split of the weak Li 1s.
     constraints
         ``{region: {"C-O.fwhm": "C-C.fwhm", ...}}``, see
+        :func:`charact.xps.fit.fit_region_levels`.
+    weights
+        ``"poisson"`` (counting statistics, default) or ``"none"``, see
         :func:`charact.xps.fit.fit_region_levels`.
     """
     comps = {k: list(v) for k, v in (components or {}).items()}
@@ -274,6 +278,7 @@ def fit_depth_profile(
             share_positions=share_positions,
             share_fwhm=share_fwhm,
             constraints=(constraints or {}).get(r),
+            weights=weights,
         )
         if r == ref_region:
             shifts = [lv.charge_shift_eV for lv in fits[r].levels]
@@ -295,6 +300,7 @@ def fit_depth_profile(
                 transmission_exponent=transmission_exponent,
                 monte_carlo=monte_carlo,
                 stoichiometry=stoichiometry,
+                transmission=_transmission(ds, regions, lev),
             )
         )
         flags += [f"level {lev}: {m}" for m in quants[-1].flags]
@@ -380,3 +386,13 @@ def _transition(org, ino, etch, depth):
         if len(axis) > 1
         else "a single level: organic/polymer species dominate; no depth information",
     )
+
+
+def _transmission(ds: xr.Dataset, regions, lev: int):
+    """``{region: (binding energy, T)}`` for regions whose file records the transmission."""
+    out = {}
+    for r in regions:
+        name = f"{r}__transmission"
+        if name in ds and np.any(np.isfinite(ds[name].values[lev])):
+            out[r] = (ds[ds[r].dims[1]].values, ds[name].values[lev])
+    return out or None

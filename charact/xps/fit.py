@@ -46,16 +46,36 @@ from .models import Component, component, region_components
 
 __all__ = [
     "BACKGROUNDS",
+    "WEIGHTS",
     "ComponentFit",
     "LevelFit",
     "RegionFit",
     "fit_region",
     "fit_region_levels",
     "parse_reference",
+    "poisson_sigma",
 ]
 
 #: Background names the fit accepts.
 BACKGROUNDS = ("shirley", "active-shirley", "tougaard", "linear", "none")
+
+#: Residual weightings the fit accepts.
+WEIGHTS = ("poisson", "none")
+
+
+def poisson_sigma(y: np.ndarray, exposure: float | None = None) -> np.ndarray:
+    """Counting-statistics standard deviation of each point of a spectrum.
+
+    A point holding N counts has variance N (Poisson), so σ = sqrt(N). Spectra in counts per
+    second are converted with ``exposure`` (dwell × scans, s): N = rate × exposure and the
+    rate's σ = sqrt(N)/exposure. Without an exposure the weights are only relative (σ ∝
+    sqrt(y)); the fit's standard errors are then scaled by the reduced χ² as usual, so they
+    do not depend on the unknown constant. Points below one count get σ of one count, so an
+    empty channel does not get an infinite weight (the data-based, Neyman form of χ²).
+    """
+    y = np.asarray(y, float)
+    t = exposure if exposure is not None and math.isfinite(exposure) and exposure > 0 else 1.0
+    return np.sqrt(np.maximum(y * t, 1.0)) / t
 
 
 def parse_reference(text: str | None) -> tuple[str, str, float] | None:
@@ -179,10 +199,32 @@ def _width_name(comp: Component) -> str:
     return "fwhm" if "fwhm" in names else names[2]
 
 
-def _shape_kwargs(comp: Component) -> dict[str, float]:
+_PER_FWHM = "_per_fwhm"
+
+
+def _scaled_shape(comp: Component) -> dict[str, float]:
+    """Shape parameters that follow the width: ``{"m_per_fwhm": 1.68}`` → ``{"m": 1.68}``.
+
+    A vendor's fixed L/G ratio is a Gaussian width proportional to the Lorentzian one; with
+    ``<param>_per_fwhm`` the parameter is that ratio × the component's FWHM at every step.
+    """
+    return {k[: -len(_PER_FWHM)]: float(v) for k, v in comp.shape.items() if k.endswith(_PER_FWHM)}
+
+
+def _shape_kwargs(comp: Component, fwhm: float | None = None) -> dict[str, float]:
     shape = get_lineshape(comp.lineshape)
     out = {p.name: p.default for p in shape.params[3:]}
     for k, v in comp.shape.items():
+        if k.endswith(_PER_FWHM):
+            base = k[: -len(_PER_FWHM)]
+            if base not in shape.param_names or base == _width_name(comp):
+                raise InputError(
+                    f"component {comp.key}: lineshape {comp.lineshape!r} has no shape "
+                    f"parameter {base!r} to scale with the FWHM"
+                )
+            if fwhm is not None:
+                out[base] = float(v) * fwhm
+            continue
         if k not in shape.param_names:
             raise InputError(
                 f"component {comp.key}: lineshape {comp.lineshape!r} has no parameter {k!r}"
@@ -201,6 +243,10 @@ def _unit_area(name: str, fwhm: float, shape_items: tuple[tuple[str, float], ...
     if name == "sgl":
         m = kw["m"]
         return fwhm * ((1 - m) * math.sqrt(math.pi / (4 * math.log(2))) + m * math.pi / 2)
+    if name == "gl" and fwhm != 1.0:
+        # GL's only shape parameter (m) is dimensionless: the area scales with F, so one
+        # numeric integral at F = 1 serves every width (derivatives, Monte-Carlo draws).
+        return fwhm * _unit_area(name, 1.0, shape_items)
     width = "fwhm" if "fwhm" in shape.param_names else shape.param_names[2]
     kw[width] = fwhm
     return shape.numeric_area(**{shape.size_param: 1.0, "center": 0.0, **kw})
@@ -208,7 +254,7 @@ def _unit_area(name: str, fwhm: float, shape_items: tuple[tuple[str, float], ...
 
 def _profile(comp: Component, x: np.ndarray, size: float, center: float, fwhm: float):
     shape = get_lineshape(comp.lineshape)
-    kw = _shape_kwargs(comp)
+    kw = _shape_kwargs(comp, fwhm)
     kw[_width_name(comp)] = fwhm
     y = shape.func(x, size, center, **kw)
     if comp.doublet:
@@ -239,19 +285,28 @@ def _evaluator(comps: Sequence[Component]):
                 cols.append(i)
                 factor.append(comps[i].doublet[1])
                 offset.append(comps[i].doublet[0])
-        kw = {}
+        kw, ratio = {}, {}
         for p in shape.params[3:]:
             if p.name == width:
                 continue
-            kw[p.name] = np.array([_shape_kwargs(comps[i])[p.name] for i in cols], float)
-        plans.append((shape.func, width, np.array(cols), np.array(factor), np.array(offset), kw))
+            kw[p.name] = np.array([_shape_kwargs(comps[i], 1.0)[p.name] for i in cols], float)
+            r = np.array([_scaled_shape(comps[i]).get(p.name, np.nan) for i in cols], float)
+            if np.any(np.isfinite(r)):
+                ratio[p.name] = r
+        plans.append(
+            (shape.func, width, np.array(cols), np.array(factor), np.array(offset), kw, ratio)
+        )
     ncomp = len(comps)
 
     def evaluate(x, sizes, centers, fwhms):
         out = np.zeros((ncomp, x.size))
         xx = x[:, None]
-        for func, width, cols, factor, offset, kw in plans:
-            y = func(xx, sizes[cols] * factor, centers[cols] + offset, **{width: fwhms[cols]}, **kw)
+        for func, width, cols, factor, offset, kw, ratio in plans:
+            w = fwhms[cols]
+            kwl = dict(kw)
+            for name, r in ratio.items():
+                kwl[name] = np.where(np.isfinite(r), r * w, kw[name])
+            y = func(xx, sizes[cols] * factor, centers[cols] + offset, **{width: w}, **kwl)
             np.add.at(out, cols, y.T)
         return out
 
@@ -265,7 +320,7 @@ def _area(comp: Component, size: float, fwhm: float, window: tuple[float, float]
         # so the area is the part of the line actually measured (stated in the docs).
         xx = np.linspace(window[0], window[1], 1601)
         return float(np.trapezoid(_profile(comp, xx, size, 0.5 * sum(window), fwhm), xx))
-    items = tuple(sorted(_shape_kwargs(comp).items()))
+    items = tuple(sorted(_shape_kwargs(comp, fwhm).items()))
     # Round the width for the cache: 1e-9 relative keeps derivatives smooth enough.
     return mult * size * _unit_area(comp.lineshape, float(f"{fwhm:.9g}"), items)
 
@@ -327,8 +382,10 @@ def _joint_fit(
     label: str,
     max_nfev: int | None,
     constraints: Mapping[str, float | str] | None = None,
+    sigma: np.ndarray | None = None,
 ) -> tuple[lmfit.minimizer.MinimizerResult, dict[str, Any]]:
     nlev = Y.shape[0]
+    inv_sigma = None if sigma is None else 1.0 / np.asarray(sigma, float)
     for lev in range(nlev):
         _check_counts(Y[lev], f"{label} level {lev}")
     if not isinstance(background, str):
@@ -462,7 +519,8 @@ def _joint_fit(
         out = []
         for lev in range(nlev):
             tot = np.sum(peaks(v, lev), axis=0)
-            out.append(background_of(v, lev, tot) + tot - Y[lev])
+            r = background_of(v, lev, tot) + tot - Y[lev]
+            out.append(r if inv_sigma is None else r * inv_sigma[lev])
         return np.concatenate(out)
 
     def residual(p):
@@ -583,8 +641,14 @@ def _apply_constraints(params, constraints, comps, nlev, share_positions, share_
                 ) from None
 
 
-def _derived(result, comps, nlev, x, share_positions, share_fwhm):
-    """Areas, fractions, positions and widths per level, with propagated standard errors."""
+def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0, seed=0):
+    """Areas, fractions, positions and widths per level, with propagated standard errors.
+
+    With ``monte_carlo`` > 0 the standard errors are instead the standard deviations over
+    that many draws of the fitted parameters from a normal distribution with the fit
+    covariance, each draw clipped to the parameters' bounds (areas stay ≥ 0): fractions of
+    weak components are bounded by 0 and skewed, which first-order propagation misses.
+    """
     names = list(result.var_names or [])
     cov = result.covar
     base = result.params.valuesdict()
@@ -629,6 +693,25 @@ def _derived(result, comps, nlev, x, share_positions, share_fwhm):
             )
         qcov = J @ cov @ J.T
         err = np.sqrt(np.clip(np.diag(qcov), 0, None))
+        if monte_carlo and monte_carlo > 0:
+            rng = np.random.default_rng(seed)
+            x0 = np.array([p[n].value for n in names], float)
+            lo = np.array([p[n].min for n in names], float)
+            hi = np.array([p[n].max for n in names], float)
+            draws = np.clip(rng.multivariate_normal(x0, cov, size=int(monte_carlo)), lo, hi)
+            samples = []
+            for d in draws:
+                if tied:
+                    pp = p.copy()
+                    for n, val in zip(names, d, strict=True):
+                        pp[n].set(value=float(val))
+                    pp.update_constraints()
+                    samples.append(quantities(pp.valuesdict()))
+                else:
+                    samples.append(quantities({**base, **dict(zip(names, d, strict=True))}))
+            samples = np.array(samples)
+            qcov = np.cov(samples, rowvar=False)
+            err = np.nanstd(samples, axis=0, ddof=1)
     return q0, err, qcov
 
 
@@ -648,6 +731,9 @@ def fit_region_levels(
     window: tuple[float, float] | None = None,
     max_nfev: int | None = 20000,
     constraints: Mapping[str, float | str] | None = None,
+    weights: str = "poisson",
+    monte_carlo: int = 0,
+    seed: int = 0,
 ) -> RegionFit:
     """Fit every etch level of one region jointly (one lmfit Parameters set).
 
@@ -679,6 +765,16 @@ def fit_region_levels(
     constraints
         Fix or tie positions and widths: ``{"C-O.fwhm": "C-C.fwhm", "CO3.be": 290.0,
         "O-C=O.be": "C-O.be + 2.4"}`` (charge-corrected scale).
+    weights
+        ``"poisson"`` (default): each residual is divided by the counting-statistics σ of
+        its point (:func:`poisson_sigma`; counts/s are turned into counts with the region's
+        dwell × scans when the file gives them), so the weak, low-count shoulders and the
+        intense peak tops count by their precision; ``"none"``: unweighted least squares
+        (as Thermo Avantage fits; errors scaled by the reduced χ²).
+    monte_carlo, seed
+        When ``monte_carlo`` > 0, the standard errors of areas, fractions, positions and
+        widths are the spread over that many draws of the parameters from the fit covariance
+        (clipped to their bounds) instead of first-order propagation.
 
     Returns
     -------
@@ -691,6 +787,8 @@ def fit_region_levels(
     FitError
         The minimiser failed.
     """
+    if weights not in WEIGHTS:
+        raise InputError(f"weights {weights!r} not one of {', '.join(WEIGHTS)}")
     levels = list(range(ds.sizes["etch_level"])) if levels is None else list(levels)
     spectra = [get_region(ds, region, level=lev) for lev in levels]
     key = spectra[0].attrs["region_key"]
@@ -726,6 +824,7 @@ def fit_region_levels(
             shifts=shifts,
             end_points=end_points,
             background_params=background_params or {},
+            weights=weights,
         )
     out = _fit_arrays(
         x,
@@ -743,6 +842,9 @@ def fit_region_levels(
         background_params=background_params or {},
         max_nfev=max_nfev,
         constraints=constraints,
+        weights=weights,
+        monte_carlo=monte_carlo,
+        seed=seed,
     )
     if dropped:
         note = (
@@ -757,7 +859,18 @@ def fit_region_levels(
 
 
 def _prune_library_components(
-    x, Y, comps, *, key, spectra, background, ref, shifts, end_points, background_params
+    x,
+    Y,
+    comps,
+    *,
+    key,
+    spectra,
+    background,
+    ref,
+    shifts,
+    end_points,
+    background_params,
+    weights="poisson",
 ):
     """Fit the level-averaged spectrum with every library component; keep the supported ones.
 
@@ -786,6 +899,7 @@ def _prune_library_components(
             end_points=end_points,
             background_params=background_params,
             max_nfev=20000,
+            weights=weights,
         )
     keep, dropped = [], []
     for c, cf in zip(comps, probe.levels[0].components, strict=True):
@@ -837,10 +951,14 @@ def _fit_arrays(
     background_params,
     max_nfev,
     constraints=None,
+    weights="poisson",
+    monte_carlo=0,
+    seed=0,
 ):
     nlev = Y.shape[0]
     src = spectra[0].attrs.get("source_file", "")
     label = f"{src + ': ' if src else ''}{key}"
+    sigma, weight_text = _sigma(Y, spectra, weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         result, info = _joint_fit(
@@ -857,10 +975,13 @@ def _fit_arrays(
             label=label,
             max_nfev=max_nfev,
             constraints=constraints,
+            sigma=sigma,
         )
     if not result.success and result.nfev == 0:
         raise FitError(f"{label}: the fit could not start ({result.message})")
-    q, e, qcov = _derived(result, comps, nlev, x, share_positions, share_fwhm)
+    q, e, qcov = _derived(
+        result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=monte_carlo, seed=seed
+    )
     ncomp = len(comps)
     per = 4 * ncomp + 1
     v = result.params.valuesdict()
@@ -880,7 +1001,8 @@ def _fit_arrays(
         env = bg + tot
         res = Y[li] - env
         nfree = max(Y[li].size - result.nvarys / nlev, 1)
-        redchi = float(np.sum(res**2) / nfree)
+        wres = res if sigma is None else res / sigma[li]
+        redchi = float(np.sum(wres**2) / nfree)
         ss_tot = float(np.sum((Y[li] - Y[li].mean()) ** 2))
         ss_tot_all += ss_tot
         ss_res_all += float(np.sum(res**2))
@@ -1021,6 +1143,12 @@ def _fit_arrays(
         "share_positions": share_positions,
         "share_fwhm": share_fwhm,
         "constraints": dict(constraints or {}),
+        "weights": weight_text,
+        "uncertainty": (
+            f"Monte Carlo, {int(monte_carlo)} draws of the parameters (seed {seed})"
+            if monte_carlo and monte_carlo > 0
+            else "first-order propagation of the fit covariance"
+        ),
         "engine": "lmfit.minimize (joint over levels)",
     }
     prov = provenance_of(spectra[0])
@@ -1034,6 +1162,43 @@ def _fit_arrays(
         flags=flags,
     )
     return RegionFit(region=key, levels=levels_out, result=fr, reference=ref_text, flags=flags)
+
+
+def _sigma(Y: np.ndarray, spectra, weights: str) -> tuple[np.ndarray | None, str]:
+    """Per-point σ of every level for the chosen weighting, and the weighting in words."""
+    if weights == "none":
+        return None, "none (unweighted least squares; errors scaled by the reduced chi-square)"
+    units = str(spectra[0].attrs.get("units", "counts")).replace(" ", "").lower()
+    exposure = None
+    if units in ("counts", "count"):
+        exposure, how = 1.0, "sigma = sqrt(counts)"
+    else:
+        dwell = float(spectra[0].attrs.get("dwell_s", math.nan) or math.nan)
+        scans = float(spectra[0].attrs.get("scans", math.nan) or math.nan)
+        if math.isfinite(dwell) and math.isfinite(scans) and dwell > 0 and scans > 0:
+            exposure = dwell * scans
+            how = f"sigma = sqrt(rate x {exposure:g} s) / {exposure:g} s (dwell x scans)"
+        else:
+            how = "sigma proportional to sqrt(rate) (no dwell/scans in the file: relative weights)"
+    # The variance is taken from the spectrum smoothed over 7 channels, not from each noisy
+    # channel: weights that depend on the channel's own noise favour low fluctuations and
+    # bias areas low (the Neyman chi-square bias, e.g. ~0.6 sigma on a 40-count shoulder);
+    # the local mean is close to the expected count without that correlation.
+    sigma = np.array([poisson_sigma(_smooth(y), exposure) for y in Y])
+    return (
+        sigma,
+        f"poisson ({how}, counts smoothed over 7 channels); "
+        "errors scaled by the reduced chi-square",
+    )
+
+
+def _smooth(y: np.ndarray, n: int = 7) -> np.ndarray:
+    """Moving average over ``n`` channels (ends: the average of the channels available)."""
+    y = np.asarray(y, float)
+    if y.size < n:
+        return y
+    kernel = np.ones(n)
+    return np.convolve(y, kernel, mode="same") / np.convolve(np.ones_like(y), kernel, mode="same")
 
 
 def _reference_text(ref, ref_comp, shifts) -> str:
@@ -1058,6 +1223,9 @@ def fit_region(
     background_params: Mapping[str, Any] | None = None,
     window: tuple[float, float] | None = None,
     constraints: Mapping[str, float | str] | None = None,
+    weights: str = "poisson",
+    monte_carlo: int = 0,
+    seed: int = 0,
 ) -> RegionFit:
     """Fit one region at one level (a single spectrum).
 
@@ -1114,6 +1282,9 @@ def fit_region(
         background_params=background_params,
         window=window,
         constraints=constraints,
+        weights=weights,
+        monte_carlo=monte_carlo,
+        seed=seed,
     )
     out.flags = flags + out.flags
     out.result.flags = list(out.flags)

@@ -617,6 +617,14 @@ def _block_axis(b: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarray, 
     # Counts per second when the file says so; the dwell and scans are kept to undo it.
     units_y = _ordinate_units(ylab, yunits, b["signal_mode"])
     order = np.argsort(x)
+    # A corresponding variable labelled "transmission" (SPECS/CasaXPS exports) is the
+    # analyser transmission at each point; kept so quantification can divide by it.
+    b["_transmission"] = None
+    first_y = 0 if "abscissa_label" in b else 1
+    for j, (lab, _units) in enumerate(b["corresponding"]):
+        if j > first_y and "transmission" in lab.lower():
+            b["_transmission"] = vals[:, j][order]
+            break
     return x[order], y[order], units_y, how
 
 
@@ -633,8 +641,11 @@ def _vamas_dataset(blocks: list[dict[str, Any]], header: dict[str, Any], p: Path
     for name, group in groups.items():
         x0, _, units, how = _block_axis(group[0], p)
         levels, infos = [], []
+        trans = np.full((nlev, x0.size), np.nan)
         for lev, b in enumerate(group):
             x, y, _, _ = _block_axis(b, p)
+            if b["_transmission"] is not None:
+                trans[lev] = np.interp(x0, x, b["_transmission"], left=np.nan, right=np.nan)
             if x.size != x0.size or not np.allclose(x, x0, atol=1e-6):
                 warnings.warn(
                     f"{p.name}: region {name!r} level {lev} has a different energy grid; "
@@ -681,7 +692,13 @@ def _vamas_dataset(blocks: list[dict[str, Any]], header: dict[str, Any], p: Path
             "work_function_eV": float(b0["work_function_eV"]),
             "casa_processing": json.dumps(casa, default=str),
         }
-        regions.append(_Region(name, x0, levels, units, attrs, infos))
+        reg = _Region(name, x0, levels, units, attrs, infos)
+        if np.any(np.isfinite(trans)):
+            reg.extras["transmission"] = (
+                trans,
+                {"units": "1", "role": "transmission", "long_name": "analyser transmission"},
+            )
+        regions.append(reg)
     instrument = " ".join(s for s in (header["institution"], header["instrument_model"]) if s)
     instrument = "" if instrument.lower().startswith("not specified") else instrument
     return _assemble(

@@ -31,6 +31,7 @@ __all__ = [
     "load_rsf",
     "load_species_library",
     "region_components",
+    "rsf_corrections",
     "rsf_sets",
 ]
 
@@ -243,22 +244,39 @@ def load_rsf(name_or_path: str | PathLike[str] = "scofield") -> tuple[dict[str, 
     ``name_or_path`` is a built-in set (``"scofield"``) or a TOML file with the same layout
     (a table with ``source = "..."`` and ``<region> = <factor>`` lines).
 
+    Built-in sets: ``"scofield"`` (Scofield 1976 cross sections, Al Kα) and ``"thermo"``
+    (Avantage's effective factors as a real Avantage quantification applies them: C 1s,
+    O 1s, Na 1s only; see ``charact/xps/data/rsf.toml``). A set may prescribe corrections
+    (:func:`rsf_corrections`).
+
     Raises
     ------
     InputError
-        For an unknown set; ``"thermo"`` explains that vendor library values must be
-        supplied by the user as a file.
+        For an unknown set or a file that is not valid TOML.
     """
+    factors, source, _ = _rsf_table(name_or_path)
+    return factors, source
+
+
+#: Keys of an RSF table that are corrections, not factors.
+RSF_CORRECTION_KEYS = ("imfp_exponent", "transmission_exponent")
+
+
+def rsf_corrections(name_or_path: str | PathLike[str] = "scofield") -> dict[str, float]:
+    """The corrections an RSF set prescribes (``imfp_exponent``, ``transmission_exponent``).
+
+    Sets whose factors already include the transmission and IMFP corrections (the
+    ``thermo`` set: Avantage's effective factors) say so with both exponents 0; sets that
+    prescribe nothing return ``{}`` and the quantification's defaults apply.
+    """
+    return _rsf_table(name_or_path)[2]
+
+
+def _rsf_table(name_or_path) -> tuple[dict[str, float], str, dict[str, float]]:
     key = str(name_or_path)
     doc = _rsf_doc()
-    if key in doc:
-        table = doc[key]
-    elif key.lower() == "thermo":
-        raise InputError(
-            "the Thermo Avantage sensitivity library is vendor data that charact does not ship",
-            hint="export the factors you use to a TOML file ([thermo] source = '...', "
-            "C1s = 1.0, O1s = 2.93, ...) and pass --rsf PATH",
-        )
+    if key.lower() in doc:
+        table = doc[key.lower()]
     else:
         p = Path(key)
         if not p.is_file():
@@ -272,5 +290,11 @@ def load_rsf(name_or_path: str | PathLike[str] = "scofield") -> tuple[dict[str, 
         tables = [v for v in user.values() if isinstance(v, dict)]
         table = tables[0] if tables else user
     source = str(table.get("source", key))
-    factors = {k: float(v) for k, v in table.items() if k != "source"}
-    return factors, source
+    try:
+        factors = {
+            k: float(v) for k, v in table.items() if k != "source" and k not in RSF_CORRECTION_KEYS
+        }
+        corrections = {k: float(table[k]) for k in RSF_CORRECTION_KEYS if k in table}
+    except (TypeError, ValueError):
+        raise InputError(f"RSF set {key!r}: every factor must be a number") from None
+    return factors, source, corrections

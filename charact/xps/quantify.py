@@ -53,7 +53,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from .fit import LevelFit
-from .models import load_rsf
+from .models import load_rsf, rsf_corrections
 
 __all__ = ["LevelQuantification", "element_of", "quantify_level"]
 
@@ -160,11 +160,12 @@ def quantify_level(
     *,
     rsf: str | Mapping[str, float] = "scofield",
     excitation_energy: float = 1486.6,
-    imfp_exponent: float = 0.6,
-    transmission_exponent: float = 0.0,
+    imfp_exponent: float | None = None,
+    transmission_exponent: float | None = None,
     monte_carlo: int = 0,
     seed: int | None = 0,
     stoichiometry: bool = False,
+    transmission: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> LevelQuantification:
     """Atomic %, species % and consistency of one level from its region fits.
 
@@ -178,6 +179,8 @@ def quantify_level(
         hν in eV (for the kinetic energies of the corrections).
     imfp_exponent, transmission_exponent
         Exponents of the IMFP and transmission corrections (see the module docstring).
+        ``None`` (default): what the RSF set prescribes (the ``thermo`` set: 0 and 0, its
+        factors include both), else 0.6 and 0.
     monte_carlo
         When > 0, the standard errors of atomic and species % are instead the standard
         deviations over this many draws of the component areas from a normal distribution
@@ -191,16 +194,31 @@ def quantify_level(
         the module docstring): a species seen in two regions (LiF in F 1s and Li 1s) is
         weighted towards the better-determined region. False (the default here) gives the
         raw per-component sums; :func:`charact.xps.depth.fit_depth_profile` turns it on.
+    transmission
+        ``{region: (binding_energy, T)}``: the analyser transmission the file records at each
+        point (VAMAS ``transmission`` variable, read as ``<region>__transmission``). Each
+        component of such a region is divided by T at its measured position (its BE minus
+        the level's charge shift), as CasaXPS's "Area/(RSF*T*MFP)" does; the E_K power-law
+        transmission model is then not applied to that region.
 
     Raises
     ------
     InputError
         A region has no sensitivity factor in the chosen set.
     """
+    prescribed: dict[str, float] = {}
     if isinstance(rsf, Mapping):
         factors, source = dict(rsf), "user mapping"
     else:
         factors, source = load_rsf(rsf)
+        prescribed = rsf_corrections(rsf)
+    corrections_from = "the defaults"
+    if imfp_exponent is None:
+        imfp_exponent = prescribed.get("imfp_exponent", 0.6)
+        if "imfp_exponent" in prescribed:
+            corrections_from = f"the RSF set ({source})"
+    if transmission_exponent is None:
+        transmission_exponent = prescribed.get("transmission_exponent", 0.0)
     keys = list(regions)
     eff: dict[str, float] = {}
     for k in keys:
@@ -217,7 +235,10 @@ def quantify_level(
             raise InputError(
                 f"region {k}: kinetic energy {ek:.1f} eV ≤ 0 for hν {excitation_energy}"
             )
-        eff[k] = factors[k] * ek**imfp_exponent * ek ** (-transmission_exponent)
+        measured_t = transmission is not None and k in transmission
+        eff[k] = (
+            factors[k] * ek**imfp_exponent * (1.0 if measured_t else ek ** (-transmission_exponent))
+        )
     # Flatten component areas; covariance block-diagonal over regions.
     index = [(k, i) for k in keys for i in range(len(regions[k].components))]
     areas = np.array([regions[k].components[i].area for k, i in index], float)
@@ -239,7 +260,20 @@ def quantify_level(
         s = regions[k].components[i].species or regions[k].components[i].name
         if s not in species:
             species.append(s)
-    atoms = np.array([1.0 / eff[k] for k, _ in index])
+
+    def _t(k: str, i: int) -> float:
+        if transmission is None or k not in transmission:
+            return 1.0
+        x, tv = (np.asarray(v, float) for v in transmission[k])
+        ok = np.isfinite(tv)
+        lv = regions[k]
+        at = lv.components[i].be - (lv.charge_shift_eV if math.isfinite(lv.charge_shift_eV) else 0)
+        val = float(np.interp(at, x[ok], tv[ok])) if ok.any() else math.nan
+        if not math.isfinite(val) or val <= 0:
+            raise InputError(f"region {k}: no usable transmission at {at:.2f} eV")
+        return val
+
+    atoms = np.array([1.0 / (eff[k] * _t(k, i)) for k, i in index])
 
     def atomic(a: np.ndarray) -> np.ndarray:
         n = a * atoms
@@ -361,6 +395,25 @@ def quantify_level(
             "imfp_exponent": imfp_exponent,
             "transmission_exponent": transmission_exponent,
             "formula": "n = A / (RSF * E_K**imfp_exponent * E_K**-transmission_exponent)",
+            "transmission": (
+                "measured: the file's transmission at each component for "
+                + ", ".join(k for k in keys if transmission and k in transmission)
+                if transmission and any(k in transmission for k in keys)
+                else "included in the RSF set's factors"
+                if "transmission_exponent" in prescribed
+                else f"T(E_K) = E_K**-{transmission_exponent:g}"
+                + (
+                    " (none: spectra taken as transmission-corrected)"
+                    if transmission_exponent == 0
+                    else ""
+                )
+            ),
+            "imfp": (
+                "included in the RSF set's factors"
+                if "imfp_exponent" in prescribed
+                else f"lambda(E_K) proportional to E_K**{imfp_exponent:g}"
+            ),
+            "corrections_from": corrections_from,
             "uncertainty": method,
             "stoichiometry": stoich_note,
         },

@@ -122,3 +122,41 @@ def test_info_lists_regions_levels_and_vendor_fits(tmp_path, capsys):
     assert [r["region"] for r in doc[0]["regions"]] == ["Survey", "C1s", "Si2p", "Sn3d5"]
     c1s = next(r for r in doc[1]["regions"] if r["region"] == "C1s")
     assert len(c1s["vendor_components"]) == 5
+
+
+def test_depth_profile_cli_keys_ties_frees_weights_and_rsf(tmp_path, capsys):
+    # The per-level keys of the result document; --constraint REGION:..., the
+    # --free-positions switch, --weights and --rsf thermo (which lacks Li and F: one clear
+    # line naming the region, no traceback).
+    ds, _ = synthetic_depth_profile(
+        {"C1s:C-C": [30, 15, 8], "C1s:C-O": [10, 6, 3], "F1s:LiF": [5, 15, 25]},
+        etch_times=(0.0, 60.0, 120.0),
+        shifts=(0.0, 0.3, 0.1),
+        counts_per_atom=20000.0,
+    )
+    path = write_vamas(ds, tmp_path / "sei.vms")
+    out = tmp_path / "sei.json"
+    args = ["xps", "depth-profile", str(path), "--components", "C1s=C-C,C-O"]
+    args += ["--components", "F1s=LiF", "--json", str(out), "--weights", "none"]
+    code = main([*args, "--constraint", "C1s:C-O.fwhm=C-C.fwhm", "--free-positions"])
+    assert code in (0, None)
+    doc = json.loads(out.read_text())
+    lv = doc["levels"][1]
+    for key in ("etch_time_s", "depth_nm", "charge_shift_eV", "regions", "atomic_percent"):
+        assert key in lv
+    for key in ("species_percent", "species_percent_stderr", "consistency"):
+        assert key in lv
+    c1s = lv["regions"]["C1s"]
+    assert {"background", "components", "redchi"} <= set(c1s)
+    comp = c1s["components"][1]
+    for key in ("name", "species", "be", "fwhm", "area", "fraction", "be_stderr", "area_stderr"):
+        assert key in comp
+    assert comp["fwhm"] == pytest.approx(c1s["components"][0]["fwhm"])  # tied
+    fit = doc["fits"]["C1s"]
+    assert fit["model"]["share_positions"] is False
+    assert fit["model"]["weights"].startswith("none")
+    assert main([*args, "--rsf", "thermo"]) == 1
+    err = capsys.readouterr().err
+    assert "F1s" in err and "Traceback" not in err
+    assert main([*args, "--constraint", "C-O.fwhm=C-C.fwhm"]) == 1
+    assert "REGION:COMPONENT" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,8 +20,9 @@ from charact.xps.backgrounds import shirley, tougaard
 from charact.xps.depth import fit_depth_profile
 from charact.xps.fit import fit_region, fit_region_levels, parse_reference
 from charact.xps.io import get_region, region_names, vendor_fit
-from charact.xps.models import Component, component, formula_counts
+from charact.xps.models import component, formula_counts
 from charact.xps.synthetic import synthetic_depth_profile
+from charact.xps.vendor import vendor_components, window_areas
 from tests.conftest import shared_file
 
 DEPTH_COMPONENTS = {
@@ -32,8 +34,10 @@ DEPTH_COMPONENTS = {
 
 @pytest.fixture(scope="module")
 def depth_fit():
-    # Counts high enough that the weak Li 1s region (Scofield 0.057) is well determined.
-    ds, truth = synthetic_depth_profile(counts_per_atom=40000.0, seed=3)
+    # Counts high enough that the weak Li 1s region (Scofield 0.057) is well determined: with
+    # counting-statistics weights the stated error of the LiF-Li / Li2CO3-Li split is ~0.008
+    # here (0.013 at 40000 counts per atom, where the 0.02 target would be a 1.5-sigma test).
+    ds, truth = synthetic_depth_profile(counts_per_atom=100000.0, seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AssumptionWarning)
         res = fit_depth_profile(ds, components=DEPTH_COMPONENTS, etch_rate_nm_per_s=0.1667)
@@ -53,6 +57,8 @@ def test_joint_depth_profile_recovers_generated_truth(depth_fit):
                 t = tl["components"][f"{region}:{c.name}"]
                 assert c.be == pytest.approx(t["be"], abs=0.05), (lev, c.name)
                 assert c.fraction == pytest.approx(t["fraction"], abs=0.02), (lev, c.name)
+                # and the stated error covers the deviation
+                assert abs(c.fraction - t["fraction"]) < 3 * c.fraction_stderr + 1e-3
         q = res.quantification[lev]
         for s, v in tl["species_percent"].items():
             assert q.species_percent[s] == pytest.approx(v, abs=2.0), (lev, s)
@@ -221,46 +227,36 @@ TFSI = [
 @pytest.mark.parametrize("name", TFSI)
 def test_avantage_tfsi_fits_are_reproduced(name):
     # Reference: the authors' Avantage fit in the same file (components read back from the
-    # exported curves). charact fits the same components (GL(30), S 2p as doublets with
-    # 1.18 eV / 0.5 as Avantage used) over the vendor's background; components holding at
-    # least 10 % of the region must agree within 0.05 eV and 2 % in area (issue 5).
+    # exported curves, areas integrated over the exported range as Avantage reports them).
+    # charact fits the same components: lineshapes read from the exported component curves
+    # (they are LA(1.53, 1.53) with a Gaussian FWHM of 1.68 x F, to 1e-5), S 2p doublets with
+    # the splitting and area ratio of the exported partner curves, the vendor's background,
+    # unweighted least squares as Avantage. Every component, the weak 2-4 % shoulders
+    # included, must agree within 0.05 eV and 2 % in area (issue 5).
     ds = read(shared_file("xps", "theoechem_TFSI_IL_on_Au", name))
     region = region_names(ds)[0]
-    vendor = vendor_fit(ds, region)
-    doublet = None
+    pairs = vendor_components(ds, region)
+    for _, info in pairs:
+        assert info["match_rel_rms"] < 1e-4  # the shape read from the curve is the curve
+    comps = [c for c, _ in pairs]
+    vendor = [info["vendor"] for _, info in pairs]
     if region == "S2p":
-        vendor = [
-            dict(d, area=d["area"] + p["area"])
-            for d, p in zip(vendor[0::2], vendor[1::2], strict=True)
+        mains, partners = vendor[0::2], vendor[1::2]
+        comps = [
+            replace(c, doublet=(p["be"] - d["be"], p["area"] / d["area"]))
+            for c, d, p in zip(comps[0::2], mains, partners, strict=True)
         ]
-        doublet = (1.18, 0.5)
-    comps = [
-        Component(
-            name=f"p{i}",
-            region=region,
-            be=d["be"],
-            be_min=d["be"] - 1,
-            be_max=d["be"] + 1,
-            fwhm=d["fwhm"],
-            fwhm_min=0.3,
-            fwhm_max=4.0,
-            lineshape="gl",
-            shape={"m": 0.3},
-            doublet=doublet,
-        )
-        for i, d in enumerate(vendor)
-    ]
+        for c in comps:
+            assert c.doublet[0] == pytest.approx(1.18, abs=0.01)
+            assert c.doublet[1] == pytest.approx(0.5, abs=0.01)
+        vendor = [dict(d, area=d["area"] + p["area"]) for d, p in zip(mains, partners, strict=True)]
     bg = ds[f"{region}__background"].values[0]
-    res = fit_region(ds, components=comps, background=bg, reference=None)
-    total = sum(d["area"] for d in vendor)
-    checked = 0
-    for d, c in zip(vendor, res.levels[0].components, strict=True):
-        if d["area"] < 0.1 * total:
-            continue
-        checked += 1
-        assert c.be == pytest.approx(d["be"], abs=0.05)
-        assert c.area == pytest.approx(d["area"], rel=0.02)
-    assert checked >= 1
+    res = fit_region(ds, components=comps, background=bg, reference=None, weights="none")
+    areas = window_areas(res)
+    assert len(areas) == len(vendor) >= 1
+    for d, c, a in zip(vendor, res.levels[0].components, areas, strict=True):
+        assert c.be == pytest.approx(d["be"], abs=0.05), c.name
+        assert a == pytest.approx(d["area"], rel=0.02), c.name
 
 
 def test_tfsi_charge_reference_from_internal_marker():
@@ -289,60 +285,63 @@ def test_tfsi_charge_reference_from_internal_marker():
 
 
 def test_hard_carbon_sp2_line_and_total_area():
-    # Avantage's fit in Hard_carbon_Thermo.xlsx: sp2 C at 284.53 eV (asymmetric), total C 1s
-    # component area 162145 CPS.eV (Quantifications sheet). Our LA fit over the vendor
-    # background must find the sp2 line within 0.05 eV and the total area within 2 %. The
-    # split among the broad overlapping C-C / C-O-C / C=O components is not unique (KherveFitting's
-    # own refit in the same folder differs by 10x on C-C), so it is not compared.
+    # Avantage's fit in Hard_carbon_Thermo.xlsx: sp2 C at 284.53 eV, total C 1s component
+    # area 162145 CPS.eV (Quantifications sheet). The exported curves say the lineshapes:
+    # GL(30) products (to 1e-6) and, for sp2, a GL product with an exponential tail (to 3e-5).
+    # The three broad components have the same exported FWHM (1.8306, 1.8306, 1.8301 eV):
+    # Avantage tied them, and so does this fit. With those shapes and that tie over the vendor
+    # background, charact finds the sp2 line within 0.05 eV and the total area within 2 %.
     ds = read(shared_file("xps", "kherve_hard_carbon_thermo", "Hard_carbon_Thermo.xlsx"))
-    vendor = vendor_fit(ds, "C1s")
+    pairs = vendor_components(ds, "C1s")
+    shapes = {info["name"]: info for _, info in pairs}
+    broad = [shapes[n]["vendor"]["fwhm"] for n in ("C1s C-C", "C1s C-O-C", "C1s C=O")]
+    assert max(broad) - min(broad) < 0.002
+    assert shapes["C1s sp2 C"]["lineshape"] == "gl_tail"
+    assert shapes["C1s sp2 C"]["match_rel_rms"] < 1e-4
+    for name in ("C1s C-C", "C1s C-O-C", "C1s C=O", "C1s Shake up"):
+        assert shapes[name]["lineshape"] == "gl"
+        assert shapes[name]["shape"]["m"] == pytest.approx(0.30, abs=0.005)
     bg = ds["C1s__background"].values[0]
     x = ds[ds["C1s"].dims[1]].values
     ok = np.isfinite(bg)
-    comps = []
-    for d in vendor:
-        if "sp2" in d["name"]:
-            comps.append(
-                Component(
-                    name="sp2",
-                    region="C1s",
-                    be=d["be"],
-                    be_min=d["be"] - 0.5,
-                    be_max=d["be"] + 0.5,
-                    fwhm=0.6,
-                    fwhm_min=0.2,
-                    fwhm_max=2.0,
-                    lineshape="la",
-                    shape={"alpha": 0.7, "beta": 1.5, "m": 0.3},
-                )
-            )
-        else:
-            comps.append(
-                Component(
-                    name=d["name"],
-                    region="C1s",
-                    be=d["be"],
-                    be_min=d["be"] - 0.5,
-                    be_max=d["be"] + 0.5,
-                    fwhm=d["fwhm"],
-                    fwhm_min=0.3,
-                    fwhm_max=4.0,
-                    lineshape="gl",
-                    shape={"m": 0.3},
-                )
-            )
     res = fit_region(
         ds,
         region="C1s",
-        components=comps,
+        components=[c for c, _ in pairs],
         background=bg,
         reference=None,
         window=(x[ok].min(), x[ok].max()),
+        weights="none",
+        constraints={"C1s C-O-C.fwhm": "C1s C-C.fwhm", "C1s C=O.fwhm": "C1s C-C.fwhm"},
     )
     fit = {c.name: c for c in res.levels[0].components}
-    assert fit["sp2"].be == pytest.approx(284.53, abs=0.05)
-    total = sum(c.area for c in fit.values())
-    assert total == pytest.approx(162144.6, rel=0.02)
+    assert fit["C1s sp2 C"].be == pytest.approx(284.53, abs=0.05)
+    assert sum(window_areas(res)) == pytest.approx(162144.6, rel=0.02)
+
+
+def test_hard_carbon_vendor_split_is_not_a_least_squares_optimum():
+    # Why the C-C / C-O-C / C=O split of this workbook cannot be reproduced by fitting: the
+    # vendor's own envelope leaves an rms residual of ~960 CPS, while a least-squares fit
+    # with the very same lineshapes and background reaches ~210 CPS and moves the broad
+    # components far away. Avantage's fit was held by constraints the export does not
+    # record, so the split is the analyst's, not the data's (stated in docs/xps.md).
+    ds = read(shared_file("xps", "kherve_hard_carbon_thermo", "Hard_carbon_Thermo.xlsx"))
+    bg = ds["C1s__background"].values[0]
+    x = ds[ds["C1s"].dims[1]].values
+    ok = np.isfinite(bg)
+    y = ds["C1s"].values[0][ok]
+    vendor_rms = float(np.sqrt(np.mean((ds["C1s__envelope"].values[0][ok] - y) ** 2)))
+    res = fit_region(
+        ds,
+        region="C1s",
+        components=[c for c, _ in vendor_components(ds, "C1s")],
+        background=bg,
+        reference=None,
+        window=(x[ok].min(), x[ok].max()),
+        weights="none",
+    )
+    ours = float(np.sqrt(np.mean(res.levels[0].curves["residual"].values ** 2)))
+    assert ours < 0.5 * vendor_rms
 
 
 # --------------------------------------------------------------------------- bad input

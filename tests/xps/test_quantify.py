@@ -47,8 +47,14 @@ def test_imfp_correction_uses_kinetic_energy():
 def test_rsf_sets_and_errors(tmp_path):
     factors, source = load_rsf("scofield")
     assert factors["O1s"] == 2.93 and "Scofield" in source
-    with pytest.raises(InputError, match="vendor data"):
-        load_rsf("thermo")
+    thermo, tsource = load_rsf("thermo")
+    assert thermo["O1s"] == pytest.approx(2.42) and "Avantage" in tsource
+    with pytest.raises(InputError, match="unknown RSF set"):
+        load_rsf("nosuchset")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[bad]\nC1s = "one"\n')
+    with pytest.raises(InputError, match="must be a number"):
+        load_rsf(str(bad))
     user = tmp_path / "mine.toml"
     user.write_text('[mine]\nsource = "lab set"\nC1s = 1.0\nO1s = 2.42\n')
     f2, s2 = load_rsf(str(user))
