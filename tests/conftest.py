@@ -19,6 +19,21 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    """One BLAS thread: the fits' small SVD/eigh calls are far faster without thread hand-off.
+
+    Results do not depend on it; only the suite's time does (2x on the echem tests, 2 cores).
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # an optional speed-up
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _caches_in_tmp(tmp_path_factory):
     """Tests keep charact's on-disk caches (XRD stick patterns) in a temporary folder."""
     old = os.environ.get("CHARACT_CACHE_DIR")
