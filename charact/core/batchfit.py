@@ -794,6 +794,7 @@ def fit_stack(
     max_iter: int = 200,
     ftol: float = 1.5e-8,
     xtol: float = 1.5e-8,
+    gtol: float = 1.5e-8,
     chunk_size: int | None = None,
 ) -> BatchResult:
     """Fit every spectrum of a stack with ``model``, all at once.
@@ -814,8 +815,9 @@ def fit_stack(
         Optional ``(M,)`` or ``(N, M)`` multipliers of the residual (lmfit's ``weights``).
     max_iter
         Levenberg–Marquardt iterations per spectrum before it is declared not converged.
-    ftol, xtol
-        Relative tolerances on chi-square and on the parameter step (MINPACK's meaning).
+    ftol, xtol, gtol
+        Relative tolerances on chi-square and on the parameter step, and the largest cosine
+        between the residual and a Jacobian column at a solution (MINPACK's meanings).
     chunk_size
         Spectra per internal block (memory ~ chunk·M·V·8 bytes for the Jacobian); chosen to
         keep the Jacobian near 12 MB (in cache) when omitted.
@@ -861,7 +863,7 @@ def fit_stack(
         yy = y[idx]
         ww = None if w is None else w[idx]
         p_start = guess_stack(x, yy, model) if start is None else start[idx]
-        _fit_block(x, yy, ww, model, p_start, max_iter, ftol, xtol, out, idx)
+        _fit_block(x, yy, ww, model, p_start, max_iter, ftol, xtol, gtol, out, idx)
     return out
 
 
@@ -895,6 +897,7 @@ def _fit_block(
     max_iter: int,
     ftol: float,
     xtol: float,
+    gtol: float,
     out: BatchResult,
     idx: np.ndarray,
 ) -> None:
@@ -930,6 +933,11 @@ def _fit_block(
     a_mat = np.zeros((n, nv, nv))
     g_vec = np.zeros((n, nv))
     need_jac = active.copy()
+    # Steps that lower χ² by less than 1 % of the noise variance (χ²/ν) are statistically
+    # nothing; ten in a row end the fit. This stops the slow walk of a band that is absent
+    # (its centre creeping along a bound) after the fit has already settled everything else.
+    stalled = np.zeros(n, int)
+    nfree_guess = max(m - nv, 1)
     failed_msg = np.full(n, "", dtype=object)
     failed_msg[~active] = "model is not finite at the starting values"
     for _ in range(max_iter):
@@ -947,6 +955,15 @@ def _fit_block(
             g_vec[rows] = (jac @ r[rows][..., None])[..., 0]
             nfev[rows] += nv
             del jac
+            # MINPACK's gradient test: the residual is orthogonal to every Jacobian column
+            # (cosine <= gtol), as at a minimum reached along a parameter running to a bound,
+            # where the relative χ² decrease stays above ftol for many small steps.
+            with np.errstate(all="ignore"):
+                colnorm = np.sqrt(np.einsum("nii->ni", a_mat[rows]))
+                cosine = np.abs(g_vec[rows]) / (colnorm * np.sqrt(chi2[rows])[:, None])
+                flat = np.all((cosine <= gtol) | (colnorm == 0), axis=1)
+            converged[rows[flat]] = True
+            active[rows[flat]] = False
         need_jac[:] = False
         rows = np.flatnonzero(active)
         if rows.size == 0:
@@ -966,12 +983,14 @@ def _fit_block(
         rej = rows[~ok]
         if acc.size:
             rel = (chi2[acc] - chi2_new[ok]) / np.maximum(chi2[acc], 1e-300)
+            tiny = (chi2[acc] - chi2_new[ok]) <= 0.01 * chi2_new[ok] / nfree_guess
+            stalled[acc] = np.where(tiny, stalled[acc] + 1, 0)
             small_step = np.all(np.abs(step[ok]) <= xtol * (np.abs(u[acc]) + xtol), axis=1)
             u[acc] = u_new[ok]
             r[acc] = r_new[ok]
             chi2[acc] = chi2_new[ok]
             lam[acc] = np.maximum(lam[acc] / 10.0, 1e-12)
-            done = (rel <= ftol) | small_step
+            done = (rel <= ftol) | small_step | (stalled[acc] >= 10)
             converged[acc[done]] = True
             active[acc[done]] = False
             need_jac[acc[~done]] = True

@@ -199,3 +199,29 @@ def test_chunked_writer_with_auto_and_a_missing_row(mixed_map, tmp_path):
         back["model_si"].values[1:], result.dataset["model_si"].values[1:]
     )
     assert summary["pixels_fitted"] == 7
+
+
+def test_absent_band_does_not_fail_the_pixel():
+    # Pristine spectra (c-Si, D, G; no a-Si) fitted with the si-carbon model: the absent
+    # a-Si band wanders, its centre creeping along its bound. These four noise draws (the
+    # demo's) used to end "did not converge" after 200 iterations; the engine now stops when
+    # χ² changes by less than 1 % of the noise variance for ten steps, and c-Si stays exact.
+    import xarray as xr
+
+    from charact.raman.maps import fit_map
+    from charact.raman.synthetic import si_carbon_spectrum
+
+    spectra = [si_carbon_spectrum("pristine", seed=j)[0] for j in (3, 5, 34, 35)]
+    cube = xr.DataArray(
+        np.stack([s.values for s in spectra]).reshape(2, 2, -1),
+        dims=("y", "x", "raman_shift"),
+        coords={
+            "y": ("y", [0.0, 2.0], {"units": "µm"}),
+            "x": ("x", [0.0, 2.0], {"units": "µm"}),
+            "raman_shift": spectra[0]["raman_shift"],
+        },
+        attrs=dict(spectra[0].attrs),
+    )
+    res = fit_map(cube, model="si-carbon").dataset
+    assert res["success"].values.all()
+    assert np.allclose(res["center"].sel(peak="c-Si").values, 520.5, atol=0.2)
