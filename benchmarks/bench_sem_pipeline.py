@@ -2,11 +2,12 @@
 
 Full pipeline = read the TIFF (with its FEI calibration), denoise, Otsu, morphology,
 distance-transform watershed with h-maxima markers, edge removal, per-particle measurements
-(including Feret diameters), the distribution with a 1000-resample bootstrap and the lognormal
-fit. Reference = the scikit-image gallery recipe most scripts copy: Otsu, distance transform,
-``peak_local_max`` with a 3x3 footprint, watershed, ``regionprops_table`` (area only), on the
-same pixels. Both run on the same generated images (known particle count) in one process;
-the script prints time per megapixel, the ratio, and each method's count error.
+(including Feret diameters and solidity), the clustering summary, the distribution with a
+1000-resample bootstrap and the lognormal fit. Reference = the scikit-image gallery recipe
+most scripts copy: Otsu, distance transform, ``peak_local_max`` with a 3x3 footprint,
+watershed, ``regionprops_table`` (area only), on the same pixels. Both run on the same
+generated images (known particle count) in one process; the script prints time per
+megapixel, the ratio, and each method's count error.
 
 Run: ``python benchmarks/bench_sem_pipeline.py``
 """

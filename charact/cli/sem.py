@@ -95,9 +95,28 @@ def size(
         "splits less.",
     ),
     threshold: str = typer.Option("otsu", "--threshold", help="otsu, li or local."),
+    local_block: int = typer.Option(
+        101,
+        "--local-block",
+        help="Background window (px) of --threshold local; wider than any particle.",
+    ),
     denoise: str = typer.Option("gaussian", "--denoise", help="gaussian, nlmeans or none."),
+    denoise_sigma: float = typer.Option(
+        1.0, "--denoise-sigma", help="Gaussian denoising width in px."
+    ),
+    opening: int = typer.Option(
+        1, "--opening", help="Radius (px) of the opening that removes speckle; 0 for none."
+    ),
+    fill_holes: bool = typer.Option(
+        True, "--fill-holes/--no-fill-holes", help="Fill holes inside particles."
+    ),
     keep_edge: bool = typer.Option(
         False, "--keep-edge", help="Keep particles cut by the image edge."
+    ),
+    edge_correction: bool = typer.Option(
+        True,
+        "--edge-correction/--no-edge-correction",
+        help="Miles-Lantuejoul weights for excluded edge particles.",
     ),
     volume: bool = typer.Option(False, "--volume", help="Also report volume-weighted D-values."),
     sample: str = typer.Option("", "--sample", help="Sample ID stored with the result."),
@@ -127,8 +146,13 @@ def size(
             watershed=not no_watershed,
             split_depth=split_depth,
             threshold=threshold,
+            local_block_px=local_block,
             denoise=denoise,
+            denoise_sigma_px=denoise_sigma,
+            opening_px=opening,
+            fill_holes=fill_holes,
             exclude_edge=not keep_edge,
+            edge_correction=edge_correction,
             volume_weighted=volume,
         )
         doc = res.to_dict()
@@ -219,6 +243,14 @@ def thickness(
         "two others).",
     ),
     classes: int = typer.Option(3, "--classes", help="Number of grey classes (multi-Otsu)."),
+    smooth: float = typer.Option(
+        1.0, "--smooth", help="Smoothing (px) of the copy used to find the layer."
+    ),
+    margin: float | None = typer.Option(
+        None,
+        "--margin",
+        help="Rows fitted on either side of each interface (default: 4 x the fitted blur).",
+    ),
     tilt_deg: float = typer.Option(
         0.0,
         "--tilt-deg",
@@ -236,13 +268,20 @@ def thickness(
     from charact.sem.analyze import measure_thickness
 
     image = _load(image_path, pixel_size, scale_bar, sample)
-    res = measure_thickness(image, layer=layer, n_classes=classes, tilt_deg=tilt_deg)
+    res = measure_thickness(
+        image,
+        layer=layer,
+        n_classes=classes,
+        tilt_deg=tilt_deg,
+        smooth_px=smooth,
+        margin_px=margin,
+    )
     doc = res.to_dict()
     doc["file"] = str(image_path)
     st = res.stats()
     unit = "µm" if res.unit == "um" else "px"
     table = Table(title=f"SEM layer thickness ({image_path.name}, grey class {res.layer})")
-    for col in ("pixel size", "columns", f"mean ({unit})", "std", "min", "max"):
+    for col in ("pixel size", "columns", f"mean ({unit})", "std", "min", "max", "blur (px)"):
         table.add_column(col, justify="right")
     table.add_row(
         f"{_fmt(res.pixel_size_nm)} nm ({res.pixel_size_source})",
@@ -251,6 +290,7 @@ def thickness(
         _fmt(st["std"], 3),
         _fmt(st["min"]),
         _fmt(st["max"]),
+        _fmt(res.blur_px, 2),
     )
     console.print(table)
     for flag in res.flags:

@@ -4,7 +4,9 @@ Per particle (scikit-image ``regionprops``, lengths converted with the image's p
 area, equivalent circular diameter ECD = 2√(A/π), Feret max/min (caliper diameters of the
 convex hull of the pixel corners; the minimum by rotating calipers over the hull's edge
 directions), major/minor axes of the inertia ellipse, aspect ratio = major/minor, circularity
-= 4πA/P² (clipped at 1; P is scikit-image's perimeter), solidity = A/A_convex and the centroid.
+= 4πA/P² (clipped at 1; P is scikit-image's perimeter), solidity = A/A_convex (A_convex: pixel
+centres in the convex hull of the particle's pixel centres, so a digitally convex particle has
+solidity 1) and the centroid; computed for all particles at once (:mod:`charact.sem.measure`).
 
 Distribution (:func:`size_distribution`):
 
@@ -19,12 +21,16 @@ Distribution (:func:`size_distribution`):
   n_eff − 1 degrees of freedom (n_eff = (Σw)²/Σw², Kish 1965);
 * a percentile-bootstrap 95% CI on D50 (resampling particles, fixed seed: reproducible).
 
-Thickness (:func:`measure_thickness`): the image is split into grey-level classes (multi-Otsu);
-in every column the chosen layer is the longest run of its class; each of its two interfaces is
-placed where the smoothed column profile crosses the mean of the two neighbouring class levels,
-interpolated linearly (sub-pixel). Columns where the layer is missing are skipped and counted.
-A tilted view foreshortens vertical lengths: with the cross-section face tilted by θ away from
-normal to the beam, t = t_measured / cos θ.
+Thickness (:func:`measure_thickness`): the layer is found on a lightly smoothed copy split into
+grey-level classes (multi-Otsu); in every column its two interfaces are then fitted on the
+unsmoothed pixels with a blurred two-edge model (:mod:`charact.sem.edges`), sub-pixel and
+unbiased for layers down to about the blur width, where half-level crossings are not. Columns
+where the layer is missing are skipped and counted. A tilted view foreshortens vertical
+lengths: with the cross-section face tilted by θ away from normal to the beam,
+t = t_measured / cos θ.
+
+Clusters (:func:`clustering_summary`): particles of low solidity and particles cut out of
+touching groups are counted and flagged, the limits of a 2-D watershed.
 """
 
 from __future__ import annotations
@@ -62,7 +68,7 @@ def _pixel_size_nm(image: xr.DataArray, allow_uncalibrated: bool) -> float:
         if allow_uncalibrated:
             return math.nan
         raise CalibrationError(
-            f"{image.attrs.get('source_file', 'image')}: no pixel size (the file carries no "
+            f"{image.attrs.get('source_file') or 'image'}: no pixel size (the file carries no "
             "calibration the readers understand)",
             hint="give one, e.g. --pixel-size 4.47nm, or the scale bar's length with "
             "--scale-bar 300nm",
@@ -73,36 +79,6 @@ def _pixel_size_nm(image: xr.DataArray, allow_uncalibrated: bool) -> float:
 # --------------------------------------------------------------------------- per particle
 
 
-def _feret(coords: np.ndarray) -> tuple[float, float]:
-    """Max and min caliper diameters (px) of a region given its pixel (row, col) coords.
-
-    The calipers touch the pixels' outer corners: the hull of all corners is the hull of the
-    corners of the pixels on the hull of the centres (a Minkowski sum with the unit square),
-    so only those few pixels are expanded.
-    """
-    from scipy.spatial import ConvexHull, QhullError
-
-    square = np.array([(-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5)])
-    try:
-        pts = coords[ConvexHull(coords).vertices]
-    except (QhullError, ValueError):  # a line or a single pixel: no 2-D hull of centres
-        pts = coords
-    corners = (pts[:, None, :] + square[None, :, :]).reshape(-1, 2)
-    try:
-        hull = corners[ConvexHull(corners).vertices]
-    except (QhullError, ValueError):
-        return 1.0, 1.0
-    diff = hull[:, None, :] - hull[None, :, :]
-    fmax = float(np.sqrt((diff**2).sum(-1)).max())
-    edges = np.roll(hull, -1, axis=0) - hull
-    norms = np.hypot(edges[:, 0], edges[:, 1])
-    keep = norms > 0
-    normals = np.column_stack([-edges[keep, 1], edges[keep, 0]]) / norms[keep, None]
-    proj = normals @ hull.T  # rotating calipers: the minimum width is across a hull edge
-    fmin = float((proj.max(axis=1) - proj.min(axis=1)).min())
-    return fmax, fmin
-
-
 def measure_particles(
     labels: np.ndarray, *, pixel_size_nm: float, image_shape: tuple[int, int] | None = None
 ) -> pd.DataFrame:
@@ -111,43 +87,40 @@ def measure_particles(
     Columns: ``label``, ``area``, ``ecd``, ``feret_max``, ``feret_min``, ``major_axis``,
     ``minor_axis``, ``aspect_ratio``, ``circularity``, ``solidity``, ``centroid_x``,
     ``centroid_y``, ``bbox_width_px``, ``bbox_height_px``, ``ml_weight``. Lengths are in µm
-    (areas in µm²) when ``pixel_size_nm`` is finite, in px otherwise.
+    (areas in µm²) when ``pixel_size_nm`` is finite, in px otherwise. The geometry is that of
+    scikit-image's ``regionprops`` (area, centroid, axes, perimeter), computed for all
+    particles at once by :func:`charact.sem.measure.particle_geometry`.
     """
-    from skimage.measure import regionprops
+    from .measure import particle_geometry
 
     lab = np.asarray(labels)
     h, w = image_shape or lab.shape
     scale = pixel_size_nm / 1000.0 if math.isfinite(pixel_size_nm) else 1.0
-    rows = []
-    for rp in regionprops(lab):
-        area_px = float(rp.area)
-        fmax, fmin = _feret(rp.coords.astype(float))
-        perim = float(rp.perimeter)
-        circ = min(1.0, 4 * math.pi * area_px / perim**2) if perim > 0 else math.nan
-        major = float(rp.axis_major_length)
-        minor = float(rp.axis_minor_length)
-        r0, c0, r1, c1 = rp.bbox
-        bw, bh = c1 - c0, r1 - r0
-        denom = (w - bw) * (h - bh)
-        rows.append(
-            {
-                "label": int(rp.label),
-                "area": area_px * scale**2,
-                "ecd": 2 * math.sqrt(area_px / math.pi) * scale,
-                "feret_max": fmax * scale,
-                "feret_min": fmin * scale,
-                "major_axis": major * scale,
-                "minor_axis": minor * scale,
-                "aspect_ratio": major / minor if minor > 0 else math.nan,
-                "circularity": circ,
-                "solidity": float(rp.solidity),
-                "centroid_x": float(rp.centroid[1]) * scale,
-                "centroid_y": float(rp.centroid[0]) * scale,
-                "bbox_width_px": int(bw),
-                "bbox_height_px": int(bh),
-                "ml_weight": (w * h) / denom if denom > 0 else math.nan,
-            }
-        )
+    g = particle_geometry(lab)
+    area_px = g["area"]
+    perim = g["perimeter"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        circ = np.where(perim > 0, np.minimum(1.0, 4 * math.pi * area_px / perim**2), np.nan)
+        aspect = np.where(g["minor_axis"] > 0, g["major_axis"] / g["minor_axis"], np.nan)
+        denom = (w - g["bbox_width"]) * (h - g["bbox_height"])
+        ml = np.where(denom > 0, (w * h) / denom, np.nan)
+    data = {
+        "label": g["label"].astype(int),
+        "area": area_px * scale**2,
+        "ecd": 2 * np.sqrt(area_px / math.pi) * scale,
+        "feret_max": g["feret_max"] * scale,
+        "feret_min": g["feret_min"] * scale,
+        "major_axis": g["major_axis"] * scale,
+        "minor_axis": g["minor_axis"] * scale,
+        "aspect_ratio": aspect,
+        "circularity": circ,
+        "solidity": area_px / g["area_convex"],
+        "centroid_x": g["centroid_col"] * scale,
+        "centroid_y": g["centroid_row"] * scale,
+        "bbox_width_px": g["bbox_width"].astype(int),
+        "bbox_height_px": g["bbox_height"].astype(int),
+        "ml_weight": ml,
+    }
     columns = [
         "label",
         "area",
@@ -165,7 +138,7 @@ def measure_particles(
         "bbox_height_px",
         "ml_weight",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(data, columns=columns)
 
 
 # --------------------------------------------------------------------------- distribution
@@ -316,6 +289,7 @@ class SizeResult:
     labels: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    clustering: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=now_iso)
     version: str = field(default_factory=charact_version)
 
@@ -366,7 +340,8 @@ class SizeResult:
             f"feret_min_{u}": self._summary("feret_min", ("mean", "median")),
             "aspect_ratio": self._summary("aspect_ratio", ("mean", "median")),
             "circularity": self._summary("circularity", ("mean",)),
-            "solidity": self._summary("solidity", ("mean",)),
+            "solidity": self._summary("solidity", ("mean", "median")),
+            "clustering": dict(self.clustering),
             "lognormal": {
                 f"median_{u}": logn.median,
                 "sigma": logn.sigma,
@@ -437,6 +412,80 @@ class SizeResult:
             | {"area": f"area_{self.unit}2"}
         )
         return table.to_csv(index=False, float_format="%.6g", lineterminator="\n")
+
+
+#: Solidity below which a measured "particle" is taken for a cluster the watershed did not split
+#: (two touching convex particles joined by a neck the default split depth keeps whole have
+#: solidity ≈ 0.98 – 0.89; digitally convex particles have exactly 1).
+LOW_SOLIDITY = 0.85
+#: Flag when more than this share of the measured particle area has a low solidity.
+CLUSTER_AREA_LIMIT = 0.10
+#: Flag when more than this share of the particles were split out of clusters.
+SPLIT_FRACTION_LIMIT = 0.6
+
+
+def clustering_summary(table: pd.DataFrame, labels: np.ndarray, mask: np.ndarray) -> dict[str, Any]:
+    """How clustered the particles are, and flags where the watershed reaches its limits.
+
+    Two signs that particles lie on or against each other beyond what a 2-D watershed can
+    resolve: measured "particles" of low solidity (``LOW_SOLIDITY``: clusters left whole, or
+    piled 3-D particles whose outline is not convex), and a majority of particles cut out of
+    clusters by the watershed (``SPLIT_FRACTION_LIMIT``; touching particles are split
+    correctly, but where they overlap in 3-D the hidden parts are not measured, so those
+    sizes are biased low, and a 2-D image cannot tell touching from overlapping).
+
+    Returns
+    -------
+    dict
+        ``low_solidity_threshold``, ``n_low_solidity``, ``area_fraction_low_solidity``,
+        ``n_from_clusters`` (particles sharing a foreground blob with others),
+        ``fraction_from_clusters``, ``largest_cluster`` (particles in the largest blob),
+        ``foreground_fraction`` and ``flags`` (a list of messages).
+    """
+    out: dict[str, Any] = {
+        "low_solidity_threshold": LOW_SOLIDITY,
+        "n_low_solidity": 0,
+        "area_fraction_low_solidity": math.nan,
+        "n_from_clusters": 0,
+        "fraction_from_clusters": math.nan,
+        "largest_cluster": 0,
+        "foreground_fraction": float(np.mean(mask)) if mask.size else math.nan,
+        "flags": [],
+    }
+    if len(table) == 0:
+        return out
+    sol = table["solidity"].to_numpy(float)
+    area = table["area"].to_numpy(float)
+    low = sol < LOW_SOLIDITY
+    out["n_low_solidity"] = int(low.sum())
+    out["area_fraction_low_solidity"] = float(area[low].sum() / area.sum())
+    blobs, _ = ndi.label(mask)
+    lab = np.asarray(labels)
+    at = np.flatnonzero(lab)
+    # every particle lies in one foreground blob: read it off any of its pixels
+    blob_of = np.zeros(int(lab.max()) + 1, dtype=np.int64)
+    blob_of[lab.ravel()[at]] = blobs.ravel()[at]
+    blob_of = blob_of[table["label"].to_numpy(int)]
+    per_blob = np.bincount(blob_of)
+    in_cluster = per_blob[blob_of] > 1
+    out["n_from_clusters"] = int(in_cluster.sum())
+    out["fraction_from_clusters"] = float(in_cluster.mean())
+    out["largest_cluster"] = int(per_blob.max())
+    if out["area_fraction_low_solidity"] > CLUSTER_AREA_LIMIT:
+        out["flags"].append(
+            f"{100 * out['area_fraction_low_solidity']:.0f}% of the particle area is in "
+            f"{out['n_low_solidity']} particles of solidity < {LOW_SOLIDITY}: clusters or "
+            "piled particles the watershed did not split, measured as one (their sizes are "
+            "aggregates); try a smaller --split-depth, or read D90 as an upper bound"
+        )
+    if out["fraction_from_clusters"] > SPLIT_FRACTION_LIMIT:
+        out["flags"].append(
+            f"{100 * out['fraction_from_clusters']:.0f}% of the particles were cut out of "
+            f"touching groups (largest: {out['largest_cluster']} particles): if they overlap "
+            "(piled in 3-D) rather than touch, their hidden parts are not seen and those "
+            "sizes are biased low; lobes of one particle (dumbbells) are counted apart"
+        )
+    return out
 
 
 def quantify_particles(
@@ -513,6 +562,8 @@ def quantify_particles(
         flags.append(f"only {len(table)} particles: distribution statistics are uncertain")
     if not math.isfinite(px):
         flags.append("image is uncalibrated: sizes are in pixels")
+    clustering = clustering_summary(table, seg.labels, seg.mask)
+    flags.extend(clustering.pop("flags"))
     prov = provenance_of(image)
     return SizeResult(
         particles=table,
@@ -531,7 +582,27 @@ def quantify_particles(
         labels=seg.labels if keep_labels else None,
         provenance=prov,
         flags=flags,
+        clustering=clustering,
     )
+
+
+def _pooled_clustering(results: list[SizeResult], table: pd.DataFrame) -> dict[str, Any]:
+    """The clustering summaries of several images added up (fractions over all particles)."""
+    parts = [r.clustering for r in results if r.clustering]
+    if not parts or len(table) == 0:
+        return {}
+    sol = table["solidity"].to_numpy(float)
+    area = table["area"].to_numpy(float)
+    low = sol < LOW_SOLIDITY
+    n_from = sum(int(c.get("n_from_clusters", 0)) for c in parts)
+    return {
+        "low_solidity_threshold": LOW_SOLIDITY,
+        "n_low_solidity": int(low.sum()),
+        "area_fraction_low_solidity": float(area[low].sum() / area.sum()),
+        "n_from_clusters": n_from,
+        "fraction_from_clusters": n_from / len(table),
+        "largest_cluster": max(int(c.get("largest_cluster", 0)) for c in parts),
+    }
 
 
 def pool_results(
@@ -589,6 +660,7 @@ def pool_results(
         n_excluded_small=sum(r.n_excluded_small for r in results),
         image_shape=results[0].image_shape,
         settings={"pooled_images": files, "edge_correction": use_ml},
+        clustering=_pooled_clustering(results, table),
         provenance={
             "sample_id": str(results[0].provenance.get("sample_id", "")),
             "source_file": ", ".join(files),
@@ -613,6 +685,8 @@ class ThicknessResult:
     n_classes: int
     tilt_deg: float
     levels: list[float]
+    blur_px: float = math.nan  # fitted edge blur (Gaussian sigma, px)
+    fit_rms: float = math.nan  # rms residual of the edge fit, as a fraction of the grey range
     provenance: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
     created: str = field(default_factory=now_iso)
@@ -652,6 +726,8 @@ class ThicknessResult:
                 "layer": self.layer,
                 "n_classes": self.n_classes,
                 "class_levels": list(self.levels),
+                "blur_px": self.blur_px,
+                "fit_rms": self.fit_rms,
                 "tilt_deg": self.tilt_deg,
                 "flags": list(self.flags),
                 "provenance": dict(self.provenance),
@@ -696,20 +772,28 @@ def _crossing(profile: np.ndarray, start: int, stop: int, level: float) -> float
     return lo + k + float(frac)
 
 
-def _neighbour_run(col: np.ndarray, row: int, step: int, min_run: int) -> tuple[int, int]:
-    """Class of the first run of at least ``min_run`` rows from ``row`` going ``step``, and the
-    row where it begins (on the side facing ``row``); short transition runs are skipped."""
-    h = col.size
-    r = row
-    while 0 <= r < h:
-        k = col[r]
-        r2 = r
-        while 0 <= r2 + step < h and col[r2 + step] == k:
-            r2 += step
-        if abs(r2 - r) + 1 >= min_run or not 0 <= r2 + step < h:
-            return int(k), r
-        r = r2 + step
-    return int(col[row]), row
+def _runs(col: np.ndarray) -> list[tuple[int, int, int]]:
+    """(class, start, end) of the runs of equal class down one column (end exclusive)."""
+    change = np.flatnonzero(np.diff(col)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [col.size]])
+    return [(int(col[s]), int(s), int(e)) for s, e in zip(starts, ends, strict=True)]
+
+
+def _neighbour(
+    runs: list[tuple[int, int, int]], i: int, step: int, min_run: int
+) -> tuple[int, int, int]:
+    """Class of the first run of at least ``min_run`` rows beyond run ``i`` going ``step``
+    (short transition runs are skipped), the row where it begins on the side facing the
+    layer, and the row where it ends on the far side."""
+    j = i + step
+    while 0 <= j < len(runs):
+        k, s, e = runs[j]
+        if e - s >= min_run or not 0 <= j + step < len(runs):
+            return (k, e - 1, s) if step < 0 else (k, s, e - 1)
+        j += step
+    k, s, e = runs[i]
+    return (k, s, s) if step < 0 else (k, e - 1, e - 1)
 
 
 def measure_thickness(
@@ -717,31 +801,53 @@ def measure_thickness(
     *,
     layer: int | None = None,
     n_classes: int = 3,
-    smooth_px: float = 2.0,
+    smooth_px: float = 1.0,
+    x_smooth_px: float = 2.0,
     tilt_deg: float = 0.0,
     min_fraction: float = 0.02,
+    margin_px: float | None = None,
+    level_degree: int = 2,
     allow_uncalibrated: bool = True,
 ) -> ThicknessResult:
     """Thickness of one layer of a cross-section, in every column.
+
+    The layer is found on a lightly smoothed copy split into grey classes (multi-Otsu, Liao
+    et al. 2001); its two interfaces are then fitted, column by column, on the unsmoothed
+    pixels with a blurred two-edge model (:mod:`charact.sem.edges`): sub-pixel and unbiased
+    for layers down to about the blur width, where half-level crossings are biased.
 
     Parameters
     ----------
     image
         A cross-section image with the layers stacked vertically.
     layer
-        The layer's grey class, 0 = darkest … ``n_classes`` − 1 = brightest; by default the
-        class whose runs are on average between the others (the middle band).
+        The layer's grey class, 0 = darkest … ``n_classes`` − 1 = brightest. By default the
+        class that lies between two others in most columns, a class brighter or darker than
+        both its neighbours first (a blurred step between a dark and a bright layer passes
+        through the middle grey, which is not a layer).
     n_classes
-        Number of grey classes (multi-Otsu, Liao et al. 2001).
+        Number of grey classes.
     smooth_px
-        Gaussian smoothing (px) before classifying and locating interfaces.
+        Gaussian smoothing (px) of the copy used to find the layer (not of the fitted pixels).
+    x_smooth_px
+        Gaussian smoothing (px) along x only of the fitted pixels: neighbouring columns
+        average their noise; the interfaces, nearly horizontal, stay sharp (0 to switch off).
     tilt_deg
         Tilt of the cross-section face from normal to the beam; thickness is divided by
         cos(tilt).
     min_fraction
-        Runs shorter than this fraction of the image height are ignored (noise).
+        Neighbour runs shorter than this fraction of the image height (or than a blurred step)
+        are taken for transitions.
+    margin_px
+        Rows fitted on either side of each interface (default: 4 × the fitted blur, at least
+        6 px).
+    level_degree
+        Degree of the polynomial along the image of the layer's grey level in the fit (0: one
+        level for the whole layer).
     """
     from skimage.filters import threshold_multiotsu
+
+    from .edges import fit_layer_edges
 
     if not isinstance(image, xr.DataArray) or image.ndim != 2:
         raise InputError("expected an SEM image (2-D DataArray on y, x) from charact.read")
@@ -749,80 +855,182 @@ def measure_thickness(
         raise InputError(f"tilt_deg must be in [0, 89), got {tilt_deg}")
     if n_classes < 2:
         raise InputError(f"n_classes must be at least 2, got {n_classes}")
+    if x_smooth_px < 0 or smooth_px < 0:
+        raise InputError("smooth_px and x_smooth_px must not be negative")
+    if margin_px is not None and margin_px < 2:
+        raise InputError(f"margin_px must be at least 2, got {margin_px}")
+    name = image.attrs.get("source_file") or "image"
     px = _pixel_size_nm(image, allow_uncalibrated)
     a = normalize_image(image)
     sm = ndi.gaussian_filter(a, smooth_px) if smooth_px > 0 else a
-    thresholds = threshold_multiotsu(sm, classes=n_classes)
+    try:
+        thresholds = threshold_multiotsu(sm, classes=n_classes)
+    except ValueError as exc:
+        raise InputError(
+            f"{name}: cannot split the image into {n_classes} grey classes ({exc})",
+            hint="use fewer --classes",
+        ) from exc
     classes = np.digitize(sm, thresholds)
     levels = [
         float(sm[classes == k].mean()) if (classes == k).any() else math.nan
         for k in range(n_classes)
     ]
     h, w = a.shape
-    # runs shorter than a blurred step (about 2 x smoothing + 2 px) are transitions, not layers
-    min_run = max(int(2 * smooth_px + 2), int(min_fraction * h))
-    runs_by_col: list[dict[int, tuple[int, int]]] = []
-    for c in range(w):
-        col = classes[:, c]
-        change = np.flatnonzero(np.diff(col)) + 1
-        starts = np.concatenate([[0], change])
-        ends = np.concatenate([change, [h]])
-        best: dict[int, tuple[int, int]] = {}
-        for s, e in zip(starts, ends, strict=True):
-            k = int(col[s])
-            if e - s >= min_run and (k not in best or e - s > best[k][1] - best[k][0]):
-                best[k] = (int(s), int(e))
-        runs_by_col.append(best)
+    # neighbours must be longer than a blurred step (about 2 x smoothing + 3 px)
+    min_run = max(int(2 * smooth_px + 3), int(min_fraction * h))
+    col_runs = [_runs(classes[:, c]) for c in range(w)]
+
+    def inner_runs(k: int, runs: list[tuple[int, int, int]]) -> list[int]:
+        return [i for i, (kk, s, e) in enumerate(runs) if kk == k and s > 0 and e < h]
+
+    def extreme(runs: list[tuple[int, int, int]], i: int) -> bool:
+        above = _neighbour(runs, i, -1, min_run)[0]
+        below = _neighbour(runs, i, +1, min_run)[0]
+        k = runs[i][0]
+        return (k > above and k > below) or (k < above and k < below)
+
     if layer is None:
-        # the layer is the class whose runs sit between others, i.e. not touching top/bottom
-        inner = [
-            k
-            for k in range(n_classes)
-            if sum(1 for b in runs_by_col if k in b and b[k][0] > 0 and b[k][1] < h) > 0.5 * w
-        ]
-        if not inner:
+        score: dict[int, tuple[int, int]] = {}
+        for k in range(n_classes):
+            n_in = n_ext = 0
+            for runs in col_runs:
+                idx = inner_runs(k, runs)
+                if idx:
+                    n_in += 1
+                    best = max(idx, key=lambda i: runs[i][2] - runs[i][1])
+                    n_ext += extreme(runs, best)
+            score[k] = (n_ext, n_in)
+        cands = [k for k in range(n_classes) if score[k][1] > 0.5 * w]
+        if not cands:
             raise InputError(
-                f"{image.attrs.get('source_file', 'image')}: found no layer between two others "
-                f"in {n_classes} grey classes",
+                f"{name}: found no layer between two others in {n_classes} grey classes",
                 hint="choose the layer's grey class with --layer (0 = darkest) or change --classes",
             )
-        layer = inner[0]
+        ext = [k for k in cands if score[k][0] > 0.5 * w]
+        pool = ext or cands
+        layer = max(pool, key=lambda k: score[k][1])
     if not 0 <= layer < n_classes:
         raise InputError(f"layer must be between 0 and {n_classes - 1}, got {layer}")
-    top = np.full(w, np.nan)
-    bottom = np.full(w, np.nan)
-    for c, best in enumerate(runs_by_col):
-        if layer not in best:
+    # the layer's run in each column: the longest first, then the one nearest the layer's
+    # running median course (a noise speckle of the layer's class elsewhere is not the layer)
+    longest = {}
+    for c, runs in enumerate(col_runs):
+        idx = inner_runs(layer, runs)
+        if idx:
+            longest[c] = max(idx, key=lambda i: runs[i][2] - runs[i][1])
+    if not longest:
+        raise InputError(
+            f"{name}: the layer (grey class {layer}) has two interfaces in no column",
+            hint="check --layer and --classes",
+        )
+    found = np.array(sorted(longest))
+    centre = np.array([0.5 * sum(col_runs[c][longest[c]][1:]) for c in found])
+    length = np.array([col_runs[c][longest[c]][2] - col_runs[c][longest[c]][1] for c in found])
+    course = np.interp(
+        np.arange(w), found, ndi.median_filter(centre, size=min(51, found.size), mode="nearest")
+    )
+    tolerance = max(10.0, 3.0 * float(np.median(length)))
+    cols, top0, bot0, lo, hi = [], [], [], [], []
+    for c, runs in enumerate(col_runs):
+        idx = inner_runs(layer, runs)
+        if not idx:
+            continue  # missing, or running off the image: its thickness is unknown here
+
+        def gap(i: int, c: int = c, runs: list[tuple[int, int, int]] = runs) -> float:
+            _k, s, e = runs[i]
+            return max(0.0, s - course[c], course[c] - (e - 1))
+
+        i = min(idx, key=lambda i: (gap(i), -(runs[i][2] - runs[i][1])))
+        if gap(i) > tolerance:
             continue
-        s, e = best[layer]
-        if s == 0 or e == h:
-            continue  # the layer runs off the image: its thickness is unknown here
-        col = classes[:, c]
+        _k, s, e = runs[i]
         # the neighbours are the first long runs beyond the layer: a blurred step between two
         # classes passes through the levels of classes in between (a dark layer under bright
         # resin above grey substrate briefly looks "grey"), which must not be taken for them
-        above, edge_above = _neighbour_run(col, s - 1, -1, min_run)
-        below, edge_below = _neighbour_run(col, e, +1, min_run)
+        above, near_a, far_a = _neighbour(runs, i, -1, min_run)
+        below, near_b, far_b = _neighbour(runs, i, +1, min_run)
         prof = sm[:, c]
-        top[c] = _crossing(
-            prof, min(edge_above - 1, s - 3), s + 2, 0.5 * (levels[above] + levels[layer])
+        t0 = _crossing(prof, min(near_a, s - 2), s + 1, 0.5 * (levels[above] + levels[layer]))
+        b0 = _crossing(prof, e - 2, max(near_b, e + 1), 0.5 * (levels[below] + levels[layer]))
+        if not (math.isfinite(t0) and math.isfinite(b0)) or b0 <= t0:
+            t0, b0 = s - 0.5, e - 0.5  # run bounds (pixel edges) as a first guess
+        cols.append(c)
+        top0.append(t0)
+        bot0.append(b0)
+        lo.append(far_a)
+        hi.append(far_b)
+    columns = np.asarray(cols)
+    args = {
+        "lo": np.asarray(lo, float),
+        "hi": np.asarray(hi, float),
+        "level_degree": level_degree,
+    }
+    margin = 6.0 if margin_px is None else float(margin_px)
+    # neighbouring columns see nearly the same interfaces: averaging along x (only) lowers
+    # the noise of every column profile without blurring the interfaces vertically
+    fa = ndi.gaussian_filter1d(a, x_smooth_px, axis=1) if x_smooth_px > 0 else a
+    fit = fit_layer_edges(fa, columns, np.asarray(top0), np.asarray(bot0), margin=margin, **args)
+    if margin_px is None and 4 * fit.blur_px > margin:  # blurrier than guessed: wider windows
+        margin = math.ceil(4 * fit.blur_px)
+        fit = fit_layer_edges(
+            fa,
+            columns,
+            np.where(np.isfinite(fit.top), fit.top, top0),
+            np.where(np.isfinite(fit.bottom), fit.bottom, bot0),
+            margin=margin,
+            blur0=fit.blur_px,
+            **args,
         )
-        bottom[c] = _crossing(
-            prof, e - 3, max(edge_below + 1, e + 2), 0.5 * (levels[below] + levels[layer])
-        )
-    # pixel centres are at integer rows: the crossing between rows k and k+1 is at k + f
+    top = np.full(w, np.nan)
+    bottom = np.full(w, np.nan)
+    top[columns] = fit.top
+    bottom[columns] = fit.bottom
     thick_px = (bottom - top) / math.cos(math.radians(tilt_deg))
     scale = px / 1000.0 if math.isfinite(px) else 1.0
     flags = []
     n_ok = int(np.isfinite(thick_px).sum())
     if n_ok == 0:
         raise InputError(
-            f"{image.attrs.get('source_file', 'image')}: the layer (grey class {layer}) has two "
-            "interfaces in no column",
-            hint="check --layer and --classes",
+            f"{name}: the layer (grey class {layer}) could be fitted in no column",
+            hint="check --layer and --classes, or give a wider --margin",
         )
     if n_ok < 0.5 * w:
         flags.append(f"the layer was found in only {n_ok} of {w} columns")
+    if fit.n_pinned:
+        flags.append(
+            f"{fit.n_pinned} columns left out: their interfaces moved further than the fitting "
+            "margin from where the layer was found"
+        )
+    if not fit.converged:
+        flags.append(f"the edge fit did not converge in {fit.n_iter} iterations")
+    med = float(np.nanmedian(bottom - top)) if n_ok else math.nan
+    lev_a, lev_l, lev_b = (
+        float(np.nanmedian(v)) for v in (fit.level_above, fit.level_layer, fit.level_below)
+    )
+    # a layer brighter or darker than both neighbours trades its own level against its
+    # thickness once it is thinner than ~3 blur widths (its plateau is never reached); a
+    # middle-grey layer keeps its shape down to ~2 (generated images: docs/sem.md)
+    extreme = (lev_l - lev_a) * (lev_l - lev_b) > 0
+    limit = 3.0 if extreme else 2.0
+    contrast = min(abs(lev_l - lev_a), abs(lev_l - lev_b))
+    if contrast < 3 * fit.rms:
+        flags.append(
+            f"the layer's grey level differs from a neighbour's by {contrast:.2g}, under 3x the "
+            f"noise ({fit.rms:.2g}, fraction of the grey range): the grey classes may not "
+            "separate this layer; the thickness is unreliable (try --classes or --layer)"
+        )
+    coarse = float(np.median(np.asarray(bot0) - np.asarray(top0)))
+    if math.isfinite(med) and abs(med - coarse) > max(2.0, 0.5 * coarse):
+        flags.append(
+            f"the edge fit ({med:.3g} px) disagrees with the layer's extent in the grey "
+            f"classes ({coarse:.3g} px): the thickness is unreliable (check the plot)"
+        )
+    if math.isfinite(med) and med < limit * fit.blur_px:
+        flags.append(
+            f"the layer ({med:.3g} px) is thinner than {limit:g}x the blur "
+            f"({fit.blur_px:.2g} px): its thickness and the blur are hard to tell apart, "
+            "the thickness is uncertain (likely over-estimated)"
+        )
     if not math.isfinite(px):
         flags.append("image is uncalibrated: thickness is in pixels")
     prov = provenance_of(image)
@@ -836,6 +1044,8 @@ def measure_thickness(
         n_classes=n_classes,
         tilt_deg=float(tilt_deg),
         levels=levels,
+        blur_px=fit.blur_px,
+        fit_rms=fit.rms,
         provenance=prov,
         flags=flags,
     )

@@ -231,7 +231,7 @@ def calibrate_from_scale_bar(
         allowed = TOLERANCE + 1.0 / bar.length_px
         if abs(from_bar / current - 1) > allowed:
             warnings.warn(
-                f"{image.attrs.get('source_file', 'image')}: the scale bar gives "
+                f"{image.attrs.get('source_file') or 'image'}: the scale bar gives "
                 f"{from_bar:.5g} nm/px ({bar.length_px} px for {bar_length}) but the pixel "
                 f"size is {current:.5g} nm ({image.attrs.get('pixel_size_source')}); "
                 f"{100 * abs(from_bar / current - 1):.1f}% apart; keeping "

@@ -150,6 +150,10 @@ def test_sem_thickness(tmp_path, capsys):
         str(png),
         "--pixel-size",
         "50nm",
+        "--smooth",
+        "1.5",
+        "--margin",
+        "8",
         "--json",
         str(out_json),
         "--plot",
@@ -158,5 +162,49 @@ def test_sem_thickness(tmp_path, capsys):
     assert code == 0, err
     doc = json.loads(out_json.read_text())
     assert doc["thickness_um"]["mean"] == pytest.approx(3.0, rel=0.02)  # 60 px x 50 nm
+    assert doc["blur_px"] == pytest.approx(1.5, rel=0.1)  # generated with a 1.5-px blur
     assert set(doc["thickness_um"]) >= {"mean", "std", "min", "max"} and doc["n_columns"] == 600
     assert (tmp_path / "t.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_sem_size_every_pipeline_option_reaches_the_settings(fei, tmp_path, capsys):
+    path, truth = fei
+    out_json = tmp_path / "o.json"
+    code, _out, err = run(
+        capsys,
+        "sem",
+        "size",
+        str(path),
+        "--threshold",
+        "local",
+        "--local-block",
+        "151",
+        "--denoise",
+        "gaussian",
+        "--denoise-sigma",
+        "1.5",
+        "--opening",
+        "2",
+        "--no-fill-holes",
+        "--split-depth",
+        "0.2",
+        "--no-edge-correction",
+        "--keep-edge",
+        "--json",
+        str(out_json),
+        "--overlay",
+        str(tmp_path / "o.svg"),
+        "--plot",
+        str(tmp_path / "h.svg"),
+    )
+    assert code == 0, err
+    doc = json.loads(out_json.read_text())
+    st = doc["settings"]
+    assert (st["threshold"], st["local_block_px"], st["denoise_sigma_px"]) == ("local", 151, 1.5)
+    assert (st["opening_px"], st["fill_holes"], st["split_depth"]) == (2, False, 0.2)
+    assert st["exclude_edge"] is False and st["edge_correction"] is False
+    assert doc["n_excluded_edge"] == 0 and "clustering" in doc
+    # edge particles kept: more particles than the interior ones
+    assert doc["n_particles"] > int((~truth.touches_edge).sum())
+    for name in ("o.svg", "h.svg"):
+        assert (tmp_path / name).read_text().lstrip().startswith("<?xml")

@@ -153,6 +153,12 @@ def test_scale_bar_cross_check_warns_above_two_percent(scan, tmp_path):
     with pytest.warns(CalibrationWarning, match="scale bar gives"):
         out = calibrate_from_scale_bar(da, full, "1.1um", databar_top=200)
     assert out.attrs["pixel_size_source"] == "fei:PixelWidth"  # metadata kept
+    # the boundary: 2% plus the bar's 1-px rounding (1/80 = 1.25%) -> 3.25% for this bar
+    with pytest.warns(CalibrationWarning, match="3.5% apart"):
+        calibrate_from_scale_bar(da, full, "1.035um", databar_top=200)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        calibrate_from_scale_bar(da, full, "1.03um", databar_top=200)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -298,3 +304,35 @@ def test_real_jpeg_without_metadata():
         da = charact.read(path)
     assert da.attrs["reader"] == "sem-image" and da.shape == (768, 1024)
     assert da.attrs["pixel_size_source"] == "none"
+
+
+def test_tescan_databar_resolution_tags_imagej_and_bmp(scan, tmp_path):
+    import tifffile
+    from PIL import Image
+
+    img, truth = scan
+    # TESCAN appends its databar below the scan and says nothing of its height: detected
+    da = charact.read(write_tescan_tiff(img, tmp_path / "t.tif", pixel_size_nm=3.5))
+    assert da.shape == (200, 300) and da.attrs["databar_rows"] == truth.databar_rows
+    assert da.attrs["databar_found_by"] == "detected"
+    # standard resolution tags in px/cm: 1e7 / 12.5 px per cm = 12.5 nm per pixel
+    p = tmp_path / "r.tif"
+    tifffile.imwrite(p, img[:200], resolution=(1e7 / 12.5, 1e7 / 12.5), resolutionunit=3)
+    da = charact.read(p)
+    assert da.attrs["pixel_size_nm"] == pytest.approx(12.5)
+    assert da.attrs["pixel_size_source"] == "tiff:resolution"
+    # 72 dpi is a display hint, not a calibration
+    tifffile.imwrite(p, img[:200], resolution=(72, 72), resolutionunit=2)
+    assert charact.read(p).attrs["pixel_size_source"] == "none"
+    # ImageJ: unit in the description, pixels per unit in the resolution tags
+    p = tmp_path / "ij.tif"
+    tifffile.imwrite(p, img[:200], imagej=True, resolution=(80.0, 80.0), metadata={"unit": "um"})
+    da = charact.read(p)
+    assert da.attrs["pixel_size_nm"] == pytest.approx(12.5)
+    assert da.attrs["pixel_size_source"] == "tiff:imagej"
+    # BMP export with the databar: cropped, pixel size from the user
+    p = tmp_path / "b.bmp"
+    Image.fromarray(img).save(p)
+    da = charact.read(p, pixel_size="12.5 nm")
+    assert da.shape == (200, 300) and da.attrs["pixel_size_source"] == "user"
+    assert da.attrs["pixel_size_nm"] == pytest.approx(12.5)
