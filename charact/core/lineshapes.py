@@ -653,7 +653,7 @@ def doniach_sunjic(
 # t_k = k·dt, |t_k| ≤ _LA_T. The rule converges geometrically for the smooth (analytic)
 # Lorentzian powers, so the accuracy is set by the kink at the centre when α ≠ β (the second
 # derivative jumps there), which costs O((h/F)² dt) with h = √2 σ dt the step in x. The step
-# is chosen (see _la_nodes; constants from tests against adaptive quadrature) to keep errors
+# is chosen (see _lf_nodes; constants from tests against adaptive quadrature) to keep errors
 # below ~1e-6 of the peak. The nodes depend continuously on the parameters
 # (only their count jumps, at weights < 1e-15), so the profile stays smooth for fitting, and
 # each x is evaluated on its own, so any (non-uniform) sampling of x gives the same values.
@@ -662,28 +662,6 @@ _LA_DT_MAX = 0.5  # trapezoid error ~ exp(-π²/dt²) ≈ 1e-17 for a smooth int
 _LA_MAX_NODES = 16385  # reached near m ≈ 30 F; beyond, the step is capped and errors grow
 _LA_CHUNK = 1 << 20  # array elements per block, to bound memory
 _LA_KINK_ERR = 3e-7  # target error from the kink, relative to the peak
-
-
-def _la_unbroadened(u: FloatArray, alpha: FloatArray, beta: FloatArray) -> FloatArray:
-    # alpha governs u > 0 (high binding energy), beta u < 0; see la().
-    power = np.where(u > 0.0, alpha, beta)
-    return np.exp(-power * np.log1p(4.0 * u * u))
-
-
-def _la_nodes(r: float, alpha: float, beta: float) -> tuple[FloatArray, FloatArray]:
-    """Node offsets (in units of the Lorentzian FWHM) and weights for σ/F = r."""
-    # The smooth part needs a step h = √2 σ dt ≤ F/10 in x. The kink adds an error of about
-    # 0.03 |α − β| (h/F)² dt, which relative to the broadened peak (height ~ 1/(1 + 2r)) is
-    # kept below _LA_KINK_ERR.
-    dt = min(_LA_DT_MAX, 1.0 / (10.0 * math.sqrt(2.0) * r))
-    if alpha != beta:
-        kink = 0.06 * abs(alpha - beta) * r * r * (1.0 + 2.0 * r)
-        dt = min(dt, (_LA_KINK_ERR / kink) ** (1.0 / 3.0))
-    k = min(math.ceil(_LA_T / dt), (_LA_MAX_NODES - 1) // 2)
-    dt = max(dt, _LA_T / k)
-    t = dt * np.arange(-k, k + 1)
-    w = np.exp(-t * t)
-    return math.sqrt(2.0) * r * t, w / w.sum()
 
 
 def la(
@@ -767,36 +745,8 @@ def la(
 
     u = (x - center) / fwhm
     r = m / (_FWHM_PER_SIGMA * fwhm)  # σ/F
-    shape = np.broadcast_shapes(u.shape, r.shape, alpha.shape, beta.shape)
-    if r.size == alpha.size == beta.size == 1:
-        prof = _la_profile(np.broadcast_to(u, shape), r.item(), alpha.item(), beta.item())
-    else:
-        u, r, alpha, beta = (np.broadcast_to(v, shape).ravel() for v in (u, r, alpha, beta))
-        prof = np.empty(u.size)
-        # Each distinct (σ/F, α, β) gets its own nodes, so a value never depends on the other
-        # elements of a broadcast call.
-        rows, inverse = np.unique(np.stack([r, alpha, beta], axis=1), axis=0, return_inverse=True)
-        inverse = np.ravel(inverse)
-        for i, (ri, ai, bi) in enumerate(rows):
-            idx = np.flatnonzero(inverse == i)
-            prof[idx] = _la_profile(u[idx], float(ri), float(ai), float(bi))
-        prof = prof.reshape(shape)
+    prof = _asymmetric_profile(u, r, alpha, beta, np.zeros_like(r))  # LA = LF without damping
     return _out(height * prof)
-
-
-def _la_profile(u: FloatArray, r: float, alpha: float, beta: float) -> FloatArray:
-    """Unit LA profile at u = (x − E)/F for one set of σ/F = r, α, β (value 1 at u = 0)."""
-    if r == 0.0:
-        return _la_unbroadened(u, alpha, beta)
-    shift, w = _la_nodes(r, alpha, beta)
-    norm = _la_unbroadened(-shift, alpha, beta) @ w
-    flat = np.ravel(u)
-    out = np.empty(flat.size)
-    block = max(1, _LA_CHUNK // shift.size)
-    for start in range(0, flat.size, block):
-        sel = slice(start, start + block)
-        out[sel] = _la_unbroadened(flat[sel, None] - shift, alpha, beta) @ w
-    return (out / norm).reshape(u.shape)
 
 
 def gl_tail(
@@ -870,14 +820,17 @@ def gl_tail(
 
 
 def _lf_unbroadened(u: FloatArray, alpha: float, beta: float, q: float) -> FloatArray:
-    # LA's Lorentzian powers times the damping Gaussian exp(-4 ln2 (u q)²), q = F/w.
+    # Lorentzian powers (alpha for u > 0, high binding energy; beta for u < 0) times the
+    # damping Gaussian exp(-4 ln2 (u q)²), q = F/w; q = 0 is LA.
     power = np.where(u > 0.0, alpha, beta)
     return np.exp(-power * np.log1p(4.0 * u * u) - 4.0 * _LN2 * (u * q) ** 2)
 
 
 def _lf_nodes(r: float, alpha: float, beta: float, s: float) -> tuple[FloatArray, FloatArray]:
     """Nodes (units of F) and weights for σ/F = r when the narrowest feature is s·F (s ≤ 1)."""
-    # As _la_nodes, with the step bound by the narrower of the Lorentzian and the damping.
+    # The smooth part needs a step h = √2 σ dt ≤ s·F/10 in x (s·F: the narrower of the
+    # Lorentzian and the damping). The kink adds an error of about 0.03 |α − β| (h/F)² dt,
+    # which relative to the broadened peak (height ~ 1/(1 + 2r)) is kept below _LA_KINK_ERR.
     dt = min(_LA_DT_MAX, s / (10.0 * math.sqrt(2.0) * r))
     if alpha != beta:
         kink = 0.06 * abs(alpha - beta) * r * r * (1.0 + 2.0 * r)
@@ -902,6 +855,25 @@ def _lf_profile(u: FloatArray, r: float, alpha: float, beta: float, q: float) ->
         sel = slice(start, start + block)
         out[sel] = _lf_unbroadened(flat[sel, None] - shift, alpha, beta, q) @ w
     return (out / norm).reshape(u.shape)
+
+
+def _asymmetric_profile(
+    u: FloatArray, r: FloatArray, alpha: FloatArray, beta: FloatArray, q: FloatArray
+) -> FloatArray:
+    """Unit LA/LF profile for broadcast arrays (q = 0: no damping, i.e. LA)."""
+    shape = np.broadcast_shapes(u.shape, r.shape, alpha.shape, beta.shape, q.shape)
+    if r.size == alpha.size == beta.size == q.size == 1:
+        return _lf_profile(np.broadcast_to(u, shape), r.item(), alpha.item(), beta.item(), q.item())
+    u, r, alpha, beta, q = (np.broadcast_to(v, shape).ravel() for v in (u, r, alpha, beta, q))
+    prof = np.empty(u.size)
+    # Each distinct (σ/F, α, β, q) gets its own nodes, so a value never depends on the other
+    # elements of a broadcast call.
+    rows, inverse = np.unique(np.stack([r, alpha, beta, q], axis=1), axis=0, return_inverse=True)
+    inverse = np.ravel(inverse)
+    for i, (ri, ai, bi, qi) in enumerate(rows):
+        idx = np.flatnonzero(inverse == i)
+        prof[idx] = _lf_profile(u[idx], float(ri), float(ai), float(bi), float(qi))
+    return prof.reshape(shape)
 
 
 def lf(
@@ -977,21 +949,7 @@ def lf(
 
     u = (x - center) / fwhm
     r = m / (_FWHM_PER_SIGMA * fwhm)
-    q = fwhm / w
-    shape = np.broadcast_shapes(u.shape, r.shape, alpha.shape, beta.shape, q.shape)
-    if r.size == alpha.size == beta.size == q.size == 1:
-        prof = _lf_profile(np.broadcast_to(u, shape), r.item(), alpha.item(), beta.item(), q.item())
-    else:
-        u, r, alpha, beta, q = (np.broadcast_to(v, shape).ravel() for v in (u, r, alpha, beta, q))
-        prof = np.empty(u.size)
-        rows, inverse = np.unique(
-            np.stack([r, alpha, beta, q], axis=1), axis=0, return_inverse=True
-        )
-        inverse = np.ravel(inverse)
-        for i, (ri, ai, bi, qi) in enumerate(rows):
-            idx = np.flatnonzero(inverse == i)
-            prof[idx] = _lf_profile(u[idx], float(ri), float(ai), float(bi), float(qi))
-        prof = prof.reshape(shape)
+    prof = _asymmetric_profile(u, r, alpha, beta, fwhm / w)
     return _out(height * prof)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..core.store import atomic_write
+from .analyze import _num
 
 __all__ = ["FIGURE_FORMATS", "comparison_figures", "figure_bytes", "result_figure", "save_figure"]
 
@@ -212,16 +213,6 @@ def result_figure(
 
 
 # -------------------------------------------------------------- cross-sample overlays
-
-
-def _num(v: Any) -> float | None:
-    if v is None or isinstance(v, bool):
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 def _xps_overlay(profiles: Mapping[str, Any], plt: Any) -> Any | None:
