@@ -251,4 +251,3 @@ def test_weights_like_lmfit():
             p = r.params[name]
             assert abs(res.values[i, k] - p.value) <= max(0.01 * abs(p.value), 0.1 * p.stderr)
             np.testing.assert_allclose(res.stderr[i, k], p.stderr, rtol=0.02)
-
