@@ -36,13 +36,13 @@ def test_analyze_then_again_then_compare(demo, capsys, tmp_path):
     root = str(demo["root"])
     code, out, err = run(capsys, "analyze", root)
     assert code == 0, err
-    assert "12 analysed, 0 skipped (unchanged), 0 failed" in out
+    assert "14 analysed, 0 skipped (unchanged), 0 failed" in out
     assert "raman.fit" in out and "echem.eis" in out
 
     code, out, _ = run(capsys, "analyze", root, "--json")
     assert code == 0
     report = json.loads(out)
-    assert report["analysed"] == [] and len(report["skipped"]) == 12 and report["failed"] == []
+    assert report["analysed"] == [] and len(report["skipped"]) == 14 and report["failed"] == []
 
     target = tmp_path / "compare.json"
     code, out, err = run(
@@ -64,7 +64,7 @@ def test_analyze_then_again_then_compare(demo, capsys, tmp_path):
 def test_force_recomputes_everything(demo, capsys):
     code, out, _ = run(capsys, "analyze", str(demo["root"]), "--force", "--json")
     assert code == 0
-    assert len(json.loads(out)["analysed"]) == 12
+    assert len(json.loads(out)["analysed"]) == 14
 
 
 def test_failed_file_is_reported_and_exit_status_is_1(demo, capsys):
@@ -77,7 +77,7 @@ def test_failed_file_is_reported_and_exit_status_is_1(demo, capsys):
     finally:
         cut.unlink()
     assert code == 1
-    assert "0 analysed, 12 skipped (unchanged), 1 failed" in out
+    assert "0 analysed, 14 skipped (unchanged), 1 failed" in out
     flat = " ".join(err.split())
     assert "failed: raman/MSiC-C500_spot7.txt" in flat and "no Raman band" in flat
     assert "Traceback" not in err

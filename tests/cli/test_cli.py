@@ -154,25 +154,30 @@ def test_demo_writes_and_ingests_a_project(tmp_path, capsys):
     code, out, _ = run(capsys, "demo", str(target))
     assert code == 0 and "Ground truth" in out
     truth = json.loads((target / "truth" / "ground_truth.json").read_text())
-    assert set(truth["samples"]) == {"MSiC-P01", "MSiC-C100", "MSiC-C500"}
+    assert set(truth["samples"]) == {"MSiC-P01", "MSiC-C100", "MSiC-C500", "LATP-F01"}
+    report = (target / "report.html").read_text(encoding="utf-8")
+    assert "crystalline Si no longer detected in MSiC-C500" in report
+    assert f"Open the report: {target / 'report.html'}" in " ".join(out.split())
     code, out, _ = run(capsys, "samples", "show", "MSiC-C500", "-p", str(target), "--json")
     found = sorted((m["technique"], m["path"]) for m in json.loads(out)["measurements"])
     assert found == [
         ("echem", "cycling/MSiC-C500.xlsx"),
         ("echem", "cycling/MSiC-C500_eis.csv"),
+        ("raman", "raman/MSiC-C500_map.txt"),
         ("raman", "raman/MSiC-C500_spot1.txt"),
         ("raman", "raman/MSiC-C500_spot2.txt"),
+        ("sem", "sem/MSiC-C500_powder_001.tif"),
         ("xps", "xps/MSiC-C500_depth.vms"),
         ("xrd", "xrd/MSiC-C500.xy"),
     ]
     code, out, _ = run(capsys, "samples", "show", "MSiC-P01", "-p", str(target), "--json")
     techniques = sorted(m["technique"] for m in json.loads(out)["measurements"])
-    assert techniques == ["raman", "sem", "xrd"]
+    assert techniques == ["raman", "raman", "sem", "xrd"]  # a spectrum and a map
     # every generated file is in the truth document and was ingested, none unlinked
     code, out, _ = run(capsys, "samples", "list", "-p", str(target), "--json")
     listing = json.loads(out)
     assert listing["unlinked_measurements"] == []
-    assert sum(sum(s["measurements"].values()) for s in listing["samples"]) == 14
+    assert sum(sum(s["measurements"].values()) for s in listing["samples"]) == 24
     code, _, err = run(capsys, "demo", str(target))
     assert code == 1 and "--overwrite" in err
     code, _, _ = run(capsys, "demo", str(target), "--overwrite")
