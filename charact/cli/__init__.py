@@ -284,7 +284,7 @@ def demo(
     ),
     seed: int = typer.Option(0, help="Seed of the generated noise."),
 ) -> None:
-    """Write an example project with known ground truth, then ingest, analyse and compare it."""
+    """Write an example project with known ground truth; ingest, analyse, compare, report."""
     from ..demo import make_demo_project
     from ..samples import Catalog
 

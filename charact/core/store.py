@@ -27,14 +27,25 @@ import xarray as xr
 from .errors import CorruptFileError, InputError
 from .provenance import _jsonable
 
-__all__ = ["atomic_write", "load_netcdf", "save_json", "save_netcdf"]
+__all__ = [
+    "atomic_path",
+    "atomic_write",
+    "encode_netcdf_attrs",
+    "load_netcdf",
+    "save_json",
+    "save_netcdf",
+]
 
 _JSON_ATTRS_KEY = "charact_json_attrs"
 
 
 @contextlib.contextmanager
-def _atomic_path(path: str | PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds."""
+def atomic_path(path: str | PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    For writers that need a file name rather than an open file (netCDF, chunked writes); on
+    an exception the temporary file is removed and ``path`` is left as it was.
+    """
     target = Path(path)
     if not target.parent.is_dir():
         raise InputError(f"cannot write {target}: folder {target.parent} does not exist")
@@ -65,13 +76,14 @@ def atomic_write(path: str | PathLike[str], mode: str = "w") -> Iterator[IO[Any]
     ...     fh.write("{}")
     """
     encoding = None if "b" in mode else "utf-8"
-    with _atomic_path(path) as tmp, tmp.open(mode, encoding=encoding) as fh:
+    with atomic_path(path) as tmp, tmp.open(mode, encoding=encoding) as fh:
         yield fh
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def _encode_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+def encode_netcdf_attrs(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attrs netCDF can store: dicts, lists and bools JSON-encoded (undone by load_netcdf)."""
     out: dict[str, Any] = {}
     encoded = []
     for key, value in attrs.items():
@@ -118,9 +130,9 @@ def save_netcdf(obj: xr.Dataset | xr.DataArray, path: str | PathLike[str]) -> Pa
     ds = obj.to_dataset(promote_attrs=True) if isinstance(obj, xr.DataArray) else obj
     if isinstance(obj, xr.DataArray):
         ds.attrs["charact_dataarray_name"] = obj.name if obj.name is not None else "__none__"
-    ds = _map_attrs(ds, _encode_attrs)
+    ds = _map_attrs(ds, encode_netcdf_attrs)
     target = Path(path)
-    with _atomic_path(target) as tmp:
+    with atomic_path(target) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf")
     return target
 

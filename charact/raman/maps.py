@@ -972,7 +972,7 @@ def fit_map_to_netcdf(
     """
     import h5netcdf
 
-    from ..core.store import _atomic_path, _encode_attrs
+    from ..core.store import atomic_path, encode_netcdf_attrs
 
     cube, label = _check_cube(cube)
     if chunk_pixels < 1:
@@ -993,7 +993,7 @@ def fit_map_to_netcdf(
             pass
     summary = _SummaryAccumulator()
     target = Path(path)
-    with _atomic_path(target) as tmp:
+    with atomic_path(target) as tmp:
         f = None
         try:
             for j0 in range(0, ny, rows):
@@ -1014,7 +1014,7 @@ def fit_map_to_netcdf(
                         )
                         if "y" not in var.dims:
                             v[...] = var.values
-                        attrs = _encode_attrs(dict(var.attrs))
+                        attrs = encode_netcdf_attrs(dict(var.attrs))
                         if var.dtype == bool:
                             attrs["dtype"] = "bool"
                         for key, val in attrs.items():
@@ -1034,7 +1034,7 @@ def fit_map_to_netcdf(
                     progress(min(ny, j0 + rows), ny)
             attrs = dict(first.attrs)
             attrs["chunked"] = {"rows_per_block": rows, "blocks": math.ceil(ny / rows)}
-            for key, val in _encode_attrs(attrs).items():
+            for key, val in encode_netcdf_attrs(attrs).items():
                 f.attrs[key] = val
         finally:
             if f is not None:
