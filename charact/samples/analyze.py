@@ -570,6 +570,14 @@ def _read(measurement: Mapping[str, Any], root: Path, settings: Mapping[str, Any
     read_opts: dict[str, Any] = {}
     if measurement["technique"] == "sem" and "pixel_size" in settings:
         read_opts["pixel_size"] = settings["pixel_size"]
+    if not read_opts:
+        from .project import STATE_DIR
+        from .readcache import recall
+
+        kept = recall(root / STATE_DIR, measurement.get("sha256", ""))
+        if kept is not None:  # decoded at ingest (a slow file): same bytes, same object
+            kept.attrs["sample_id"] = measurement.get("sample_id") or ""
+            return kept
     return read(
         root / measurement["path"],
         format=measurement.get("reader") or None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,6 +48,7 @@ from ..core.readers import detect_format, read, read_head, sidecar_map
 from . import schema
 from .manifest import Sample
 from .project import Project
+from .readcache import remember
 
 __all__ = ["CONDITION_ATTRS", "Catalog", "IngestError", "IngestReport", "measurement_id_for"]
 
@@ -345,11 +347,14 @@ class Catalog:
             if basis == "extension" and link.sample_id is None:
                 report.ignored.append(rel)  # e.g. notes.txt: not data, and nobody said it was
                 continue
+            started = time.perf_counter()
             try:
                 obj = read(path, format=reader.name, sample_id=link.sample_id or "")
             except CharactError as exc:
                 report.problems.append((rel, str(exc)))
                 continue
+            # A slow file is kept parsed, so that the analysis does not decode it again.
+            remember(project.state_dir, sha, obj, time.perf_counter() - started)
             item = _Planned(
                 "change" if old is not None else "add",
                 rel,
