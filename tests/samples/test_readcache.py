@@ -39,6 +39,6 @@ def test_ingest_keeps_the_slow_cycler_workbooks(analysed_demo):
             for m in cat.measurements()
             if cached_path(root / ".charact", m["sha256"]).is_file()
         }
-    # The 100- and 500-cycle LAND workbooks take seconds to decode; the text files do not.
-    assert {"cycling/MSiC-C500.xlsx"} <= kept
-    assert all(p.endswith(".xlsx") for p in kept)
+    # The 500-cycle LAND workbook takes seconds to decode (which other files cross the
+    # threshold depends on the machine and on first-import costs, so only it is asserted).
+    assert "cycling/MSiC-C500.xlsx" in kept
