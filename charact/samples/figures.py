@@ -154,10 +154,7 @@ def _conductivity(obj: Any, result: Any, plt: Any) -> Any:
 def _symmetric(obj: Any, result: Any, plt: Any) -> Any:
     rows = result.half_cycles
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    t = [r.get("time_h", r.get("t_h")) for r in rows]
-    eta = [r.get("overpotential_mV") for r in rows]
-    if all(v is not None for v in t + eta):
-        ax.plot(t, eta, "o-", ms=3)
+    ax.plot([r["time_h"] for r in rows], [r["overpotential_mV"] for r in rows], "o-", ms=3)
     ax.set_xlabel("time (h)")
     ax.set_ylabel("overpotential (mV)")
     if result.soft_short_at_h is not None:

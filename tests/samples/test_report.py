@@ -325,3 +325,24 @@ def test_dask_scheduler_gives_the_same_results(tmp_path, two_sample_project):
     assert got == want
     with Catalog(remote) as cat, pytest.raises(InputError, match="cannot reach"):
         analyze_project(cat, scheduler="tcp://127.0.0.1:9", force=True)
+
+
+def test_symmetric_cell_figure_draws_the_overpotential(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import charact.echem as ec
+    from charact.echem.synthetic import symmetric_cell_record
+    from charact.samples.figures import result_figure
+
+    rec = symmetric_cell_record(20, short_at_half_cycle=12)
+    ds = ec.make_cycling_dataset(
+        time_s=rec["time_s"], voltage_v=rec["voltage_v"], current_a=rec["current_a"]
+    )
+    res = ec.quantify_symmetric_cell(ds)
+    fig = result_figure("echem.symmetric", ds, res)
+    line = fig.axes[0].lines[0]
+    # One point per half cycle, at the overpotential the analysis measured.
+    assert list(line.get_ydata()) == [r["overpotential_mV"] for r in res.half_cycles]
+    assert res.soft_short_at_h is not None and len(fig.axes[0].lines) == 2  # + the short
+    assert result_figure("echem.symmetric", ds, res, tmp_path / "s.svg").suffix == ".svg"
