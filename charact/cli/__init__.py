@@ -390,18 +390,9 @@ def analyze(
 
 
 def _pm_cell(v: dict[str, Any] | None) -> str:
-    if v is None:
-        return ""
-    x = v.get("value")
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if x is None:
-        return "-"
-    if isinstance(x, int | float):
-        e = v.get("stderr")
-        text = f"{x:.4g}" + (f" ± {e:.2g}" if e is not None else "")
-        return text + (f" (n={v['n']})" if v.get("n") else "")
-    return escape(str(x))
+    from ..samples.compare import format_cell
+
+    return escape(format_cell(v))
 
 
 @app.command()

@@ -30,7 +30,7 @@ from .analyze import (
 )
 from .catalog import Catalog
 
-__all__ = ["compare_samples", "current_docs"]
+__all__ = ["compare_samples", "current_docs", "format_cell"]
 
 
 def current_docs(catalog: Catalog, sample_id: str) -> dict[str, list[dict[str, Any]]]:
@@ -150,6 +150,22 @@ def _compare_xrd(docs: dict[str, list[dict]], ids: list[str], statements: list[s
                     f"(present in {ids[0]}, Si/Cu ratio {_fmt_pm(ratio[ids[0]])})"
                 )
     return {"rows": rows, "phases_present": {sid: sorted(p) for sid, p in present.items()}}
+
+
+def format_cell(v: Mapping[str, Any] | None) -> str:
+    """One comparison value as plain text: ``2.33 ± 0.027 (n=2)``, ``yes``/``no``, ``-``."""
+    if not v:
+        return ""
+    x = v.get("value")
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if x is None:
+        return "-"
+    if _num(x) is None:
+        return str(x)
+    e = _num(v.get("stderr"))
+    text = f"{float(x):.4g}" + (f" ± {e:.2g}" if e is not None else "")
+    return text + (f" (n={int(v['n'])})" if v.get("n") else "")
 
 
 def _fmt_pm(v: Mapping[str, Any]) -> str:

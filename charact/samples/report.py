@@ -26,7 +26,7 @@ from ..core.provenance import charact_version
 from ..core.store import atomic_write
 from .analyze import _num, _summary
 from .catalog import Catalog
-from .compare import compare_samples, current_docs
+from .compare import compare_samples, current_docs, format_cell
 from .figures import comparison_figures, figure_bytes
 
 __all__ = [
@@ -77,20 +77,7 @@ def _anchor(sample_id: str) -> str:
 
 
 def _fmt(v: Mapping[str, Any] | None) -> str:
-    if not v:
-        return ""
-    x = v.get("value")
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    if x is None:
-        return "–"
-    if _num(x) is None:
-        return _e(x)
-    e = _num(v.get("stderr"))
-    text = f"{float(x):.4g}" + (f" ± {e:.2g}" if e is not None else "")
-    if v.get("n"):
-        text += f" <span class='muted'>(n={int(v['n'])})</span>"
-    return text
+    return _e(format_cell(v))
 
 
 def _img(data: bytes, alt: str, caption: str = "") -> str:
@@ -210,7 +197,9 @@ def _page(title: str, body: str, nav: str = "", subtitle: str = "") -> str:
     )
 
 
-def _sample_section(catalog: Catalog, info: Mapping[str, Any]) -> str:
+def _sample_section(
+    catalog: Catalog, info: Mapping[str, Any], docs: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> str:
     sid = info["sample_id"]
     results_dir = catalog.project.state_dir / "results"
     meta = [
@@ -248,7 +237,6 @@ def _sample_section(catalog: Catalog, info: Mapping[str, Any]) -> str:
             "<th class='q'>file</th><th class='q'>reader</th><th class='q'>sha256</th></tr>"
             f"</thead><tbody>{mrows}</tbody></table>"
         )
-    docs = current_docs(catalog, sid)
     if not docs:
         parts.append("<p class='muted'>No results yet: run <code>charact analyze</code>.</p>")
     for analysis, items in docs.items():
@@ -314,6 +302,14 @@ def render_report(catalog: Catalog, sample_ids: Sequence[str] | None = None) -> 
     else:
         groups = comparison_groups(all_samples)
         shown = [s["sample_id"] for s in all_samples]
+    cache: dict[str, dict[str, list[dict[str, Any]]]] = {}
+
+    def docs_of(sid: str) -> dict[str, list[dict[str, Any]]]:
+        """Each sample's stored documents, read once for the whole report."""
+        if sid not in cache:
+            cache[sid] = current_docs(catalog, sid)
+        return cache[sid]
+
     nav = ["<a href='#comparisons'>Comparisons</a>"] if groups else []
     nav += [f"<a href='#{_anchor(s)}'>{_e(s)}</a>" for s in shown]
     body = []
@@ -321,10 +317,10 @@ def render_report(catalog: Catalog, sample_ids: Sequence[str] | None = None) -> 
         body.append("<section id='comparisons'>")
         for group in groups:
             comp = compare_samples(catalog, group)
-            docs = {sid: current_docs(catalog, sid) for sid in group}
+            docs = {sid: docs_of(sid) for sid in group}
             body.append(render_comparison(comp, docs))
         body.append("</section>")
-    body += [_sample_section(catalog, by_id[s]) for s in shown]
+    body += [_sample_section(catalog, by_id[s], docs_of(s)) for s in shown]
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"{len(shown)} sample(s) · charact {charact_version()} · {stamp}"
     return _page(f"charact report: {catalog.project.name}", "".join(body), " ".join(nav), subtitle)
