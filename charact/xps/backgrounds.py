@@ -9,16 +9,30 @@ the background stable on weak, noisy regions, the usual failure of single-point 
 
 The "active" Shirley background, optimised together with the peaks, is part of the fit
 (:mod:`charact.xps.fit`): there the background is ``a + k·∫peaks``.
+
+A static background is a function B(y) of the measured counts, so its noise enters the peak
+areas; :func:`background_jacobian` gives D = ∂B/∂y (n × n) for each static background, which
+the fit uses to propagate it (see :func:`charact.xps.fit.fit_region_levels`).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from ..core.baselines import BaselineMethod, register_baseline
 from ..core.errors import InputError
 
-__all__ = ["shirley", "tougaard", "tougaard_kernel"]
+__all__ = [
+    "background_jacobian",
+    "linear_jacobian",
+    "shirley",
+    "shirley_jacobian",
+    "tougaard",
+    "tougaard_jacobian",
+    "tougaard_kernel",
+]
 
 
 def _ends(x: np.ndarray, y: np.ndarray, end_points: int) -> tuple[float, float]:
@@ -58,23 +72,31 @@ def shirley(
     D. A. Shirley, Phys. Rev. B 5, 4709 (1972); iteration as in A. Proctor and P. M. A.
     Sherwood, Anal. Chem. 54, 13 (1982).
     """
+    return _shirley(x, y, end_points, max_iter, tol)[0]
+
+
+def _shirley(
+    x: np.ndarray, y: np.ndarray, end_points: int, max_iter: int, tol: float
+) -> tuple[np.ndarray, str]:
+    """The Shirley iteration; also says which branch gave the result (``"flat"`` for a zero
+    step, ``"linear"`` when the signal integral vanished, else ``"shirley"``)."""
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     lo, hi = _ends(x, y, end_points)
     step = hi - lo
     bg = np.full_like(y, lo)
     if step == 0:
-        return bg
+        return bg, "flat"
     for _ in range(int(max_iter)):
         signal = np.clip(y - bg, 0.0, None)  # negative noise must not pull the integral down
         cum = _cumtrapz(x, signal)
         if cum[-1] <= 0:
-            return np.full_like(y, lo) + step * (x - x[0]) / (x[-1] - x[0])
+            return np.full_like(y, lo) + step * (x - x[0]) / (x[-1] - x[0]), "linear"
         new = lo + step * cum / cum[-1]
         if np.max(np.abs(new - bg)) < tol * abs(step):
-            return new
+            return new, "shirley"
         bg = new
-    return bg
+    return bg, "shirley"
 
 
 def tougaard_kernel(t: np.ndarray, *, B: float = 2866.0, C: float = 1643.0, D: float = 0.0):
@@ -133,6 +155,144 @@ def tougaard(
     else:
         scale = float(B)
     return lo + scale * raw
+
+
+# --------------------------------------------------------------------------- D = dB/dy
+
+
+def _end_rows(y: np.ndarray, end_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """∂I_lo/∂y and ∂I_hi/∂y: 1/n on the ``end_points`` points of each end, 0 elsewhere."""
+    n = int(end_points)
+    e_lo = np.zeros(y.size)
+    e_hi = np.zeros(y.size)
+    e_lo[:n] = 1.0 / n
+    e_hi[-n:] = 1.0 / n
+    return e_lo, e_hi
+
+
+def _cumtrapz_matrix(x: np.ndarray) -> np.ndarray:
+    """The matrix C with ``C @ y == _cumtrapz(x, y)``."""
+    dx = np.diff(x)
+    per = np.zeros((x.size - 1, x.size))
+    idx = np.arange(x.size - 1)
+    per[idx, idx] = 0.5 * dx
+    per[idx, idx + 1] = 0.5 * dx
+    return np.vstack([np.zeros((1, x.size)), np.cumsum(per, axis=0)])
+
+
+def linear_jacobian(x: np.ndarray, y: np.ndarray, *, end_points: int = 5) -> np.ndarray:
+    """D = ∂B/∂y of the straight line through the averaged end regions (core ``linear``).
+
+    ``B = I_lo + (I_hi − I_lo) t`` with ``t = (x − x_lo)/(x_hi − x_lo)`` (``x_lo``, ``x_hi``
+    the means of the end regions' energies), so ``D = (1 − t) e_loᵀ + t e_hiᵀ`` where
+    ``e_lo``, ``e_hi`` hold 1/n on the n end points. D does not depend on y.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    _ends(x, y, end_points)
+    n = int(end_points)
+    t = (x - x[:n].mean()) / (x[-n:].mean() - x[:n].mean())
+    e_lo, e_hi = _end_rows(y, n)
+    return np.outer(1.0 - t, e_lo) + np.outer(t, e_hi)
+
+
+def shirley_jacobian(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    end_points: int = 5,
+    max_iter: int = 100,
+    tol: float = 1e-7,
+) -> np.ndarray:
+    r"""D = ∂B/∂y of the converged iterative Shirley background (:func:`shirley`).
+
+    The converged background is the fixed point of
+    ``B = I_lo + (I_hi − I_lo) u(s)/u_N(s)`` with ``s = max(y − B, 0)`` and ``u = C s`` the
+    cumulative trapezoid integral (``u_N`` its last value). Differentiating the fixed point
+    (implicit function theorem) with ``g = u/u_N`` and ``M = diag(y − B > 0)``:
+
+    .. math:: (I + A)\,D = \mathbf{1} e_\mathrm{lo}^T + g\,(e_\mathrm{hi} - e_\mathrm{lo})^T + A,
+              \qquad A = rac{I_\mathrm{hi} - I_\mathrm{lo}}{u_N}\,(C - g\,c_N^T)\,M
+
+    (``c_N`` the last row of C), one n × n solve, exact up to the iteration's tolerance. The
+    other branches of :func:`shirley` (zero step, vanished signal → straight line) get the
+    derivative of what they return.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    bg, branch = _shirley(x, y, end_points, max_iter, tol)
+    lo, hi = _ends(x, y, end_points)
+    e_lo, e_hi = _end_rows(y, end_points)
+    ones = np.ones(y.size)
+    if branch == "linear":
+        t = (x - x[0]) / (x[-1] - x[0])
+        return np.outer(ones, e_lo) + np.outer(t, e_hi - e_lo)
+    cmat = _cumtrapz_matrix(x)
+    mask = (y - bg) > 0
+    u = cmat @ np.where(mask, y - bg, 0.0)
+    if u[-1] <= 0:  # flat step and no signal: B = I_lo
+        return np.outer(ones, e_lo)
+    g = u / u[-1]
+    rhs = np.outer(ones, e_lo) + np.outer(g, e_hi - e_lo)
+    if branch == "flat":  # B = I_lo + 0 · g: only the step's own derivative remains
+        return rhs
+    a = (hi - lo) / u[-1] * (cmat - np.outer(g, cmat[-1])) * mask[None, :]
+    return np.linalg.solve(np.eye(y.size) + a, rhs + a)
+
+
+def tougaard_jacobian(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    B: float | None = None,
+    C: float = 1643.0,
+    D: float = 0.0,
+    end_points: int = 5,
+) -> np.ndarray:
+    r"""∂B/∂y of the Tougaard background (:func:`tougaard`; ``B``, ``C``, ``D`` are the
+    cross-section's parameters, not matrices).
+
+    With ``r = K Δ (y − I_lo 1)`` (K the loss kernel, Δ the channel widths) the background is
+    ``I_lo + λ r``. For a given ``B`` (λ = B) it is linear in y:
+    ``∂B/∂y = 1 e_loᵀ + λ R`` with ``R = K Δ (I − 1 e_loᵀ)``. With λ scaled to meet the
+    high-BE end, ``λ = (I_hi − I_lo)/t`` (``t`` the mean of r over the high end points) is a
+    ratio of linear functions of y — B is then homogeneous of degree 1 in y but not linear —
+    and ``∂λ/∂y = (e_hi − e_lo − λ ∂t/∂y)/t`` adds ``r ∂λ/∂yᵀ``.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    lo, hi = _ends(x, y, end_points)
+    e_lo, e_hi = _end_rows(y, end_points)
+    ones = np.ones(y.size)
+    dx = np.gradient(x)
+    kd = tougaard_kernel(x[:, None] - x[None, :], B=1.0, C=C, D=D) * dx[None, :]
+    raw = kd @ (y - lo)
+    r_mat = kd - np.outer(kd @ ones, e_lo)
+    if B is not None:
+        return np.outer(ones, e_lo) + float(B) * r_mat
+    n = int(end_points)
+    top = float(np.mean(raw[-n:]))
+    if top <= 0:
+        return np.outer(ones, e_lo)
+    scale = (hi - lo) / top
+    d_scale = (e_hi - e_lo - scale * r_mat[-n:].mean(axis=0)) / top
+    return np.outer(ones, e_lo) + np.outer(raw, d_scale) + scale * r_mat
+
+
+def background_jacobian(method: str, x: np.ndarray, y: np.ndarray, **params: Any) -> np.ndarray:
+    """D = ∂B/∂y (n × n) of a static background computed from the counts ``y``.
+
+    ``method`` is ``"linear"``, ``"shirley"``, ``"tougaard"`` or ``"none"`` (D = 0);
+    ``params`` are the background's own parameters (``end_points`` …), as given to it.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if method == "none":
+        return np.zeros((y.size, y.size))
+    funcs = {"linear": linear_jacobian, "shirley": shirley_jacobian, "tougaard": tougaard_jacobian}
+    if method not in funcs:
+        raise InputError(f"no derivative for background {method!r}; one of {', '.join(funcs)}")
+    return funcs[method](x, y, **params)
 
 
 register_baseline(

@@ -17,8 +17,11 @@ Charge reference: ``"C-C=284.8"`` fixes the corrected position of component ``C-
 ``Δ_l``; ``"shift=0.35"`` fixes ``Δ_l``; ``None`` leaves energies as measured (``Δ = 0``).
 
 All parameters live in one :class:`lmfit.Parameters` set, minimised with
-:func:`lmfit.minimize`; areas, fractions and positions are derived with their standard errors
-propagated from the covariance matrix (numerical Jacobian).
+:func:`charact.core.batchfit.fit_joint` (lmfit ``least_squares``, one residual block per level,
+grouped Jacobian); areas, fractions and positions are derived with their standard errors
+propagated from the covariance matrix (numerical Jacobian). A static background is a function
+of the counts, so its noise is part of that covariance (first order, with D = ∂B/∂y from
+:func:`charact.xps.backgrounds.background_jacobian`; :func:`_background_covariance`).
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ import numpy as np
 import xarray as xr
 
 from ..core.baselines import BaselineMethod
+from ..core.batchfit import fit_joint
 from ..core.data import FitResult, Parameter, provenance_of
 from ..core.errors import AssumptionWarning, FitError, InputError
 from ..core.lineshapes import get_lineshape
 from ..core.registry import BASELINES
-from . import backgrounds as _bg  # noqa: F401  (registers shirley/tougaard)
+from . import backgrounds as _bg  # also registers shirley/tougaard
 from .io import get_region
 from .models import Component, component, region_components
 
@@ -340,6 +344,18 @@ def _static_background(
     return np.asarray(spec.func(x, y, **kw), float)
 
 
+def _static_background_jacobian(
+    method: str, x: np.ndarray, y: np.ndarray, end_points: int, params: Mapping[str, Any]
+) -> np.ndarray:
+    """D = ∂B/∂y of :func:`_static_background` with the same parameters."""
+    if method == "none":
+        return np.zeros((y.size, y.size))
+    kw = {**BASELINES.get(method).defaults, **params}
+    if "end_points" in kw:
+        kw["end_points"] = end_points
+    return _bg.background_jacobian(method, x, y, **kw)
+
+
 def _check_counts(y: np.ndarray, what: str) -> None:
     if not np.all(np.isfinite(y)):
         raise InputError(f"{what}: NaN or inf in the counts")
@@ -385,7 +401,6 @@ def _joint_fit(
     sigma: np.ndarray | None = None,
 ) -> tuple[lmfit.minimizer.MinimizerResult, dict[str, Any]]:
     nlev = Y.shape[0]
-    inv_sigma = None if sigma is None else 1.0 / np.asarray(sigma, float)
     for lev in range(nlev):
         _check_counts(Y[lev], f"{label} level {lev}")
     if not isinstance(background, str):
@@ -394,6 +409,8 @@ def _joint_fit(
         if not np.all(np.isfinite(bgs)):
             raise InputError(f"{label}: the given background has NaN values in the fit range")
         static = True
+        bg_jac = None  # a given curve does not depend on the counts
+        bg_uncertainty = "none (a given curve, taken as exact)"
     else:
         static = background != "active-shirley"
         if background not in BACKGROUNDS:
@@ -406,6 +423,18 @@ def _joint_fit(
                 for lev in range(nlev)
             ]
         )
+        if not static:
+            bg_jac = None  # fitted: its uncertainty is in the fit covariance
+            bg_uncertainty = "fitted (active Shirley parameters in the fit covariance)"
+        elif background == "none":
+            bg_jac = None
+            bg_uncertainty = "none (no background)"
+        else:
+            bg_jac = [
+                _static_background_jacobian(background, x, Y[lev], end_points, background_params)
+                for lev in range(nlev)
+            ]
+            bg_uncertainty = "propagated"
     ref_comp = None
     fixed_shift: list[float] | None = None
     if reference is not None and reference[0] == "component":
@@ -519,19 +548,27 @@ def _joint_fit(
         out = []
         for lev in range(nlev):
             tot = np.sum(peaks(v, lev), axis=0)
-            r = background_of(v, lev, tot) + tot - Y[lev]
-            out.append(r if inv_sigma is None else r * inv_sigma[lev])
+            out.append(background_of(v, lev, tot) + tot - Y[lev])
         return np.concatenate(out)
 
-    def residual(p):
-        return residual_of(p.valuesdict())
-
-    kws: dict[str, Any] = {"x_scale": "jac"}
-    if not any(p.expr for p in params.values()):
-        kws["jac"] = _grouped_jacobian(params, residual_of, nlev, x.size)
-    result = lmfit.minimize(residual, params, method="least_squares", max_nfev=max_nfev, **kws)
+    # Levels are the blocks: a level's own parameters (sizes, shift, active-background terms,
+    # unshared positions and widths) change only its residuals, so the core engine perturbs
+    # them at all levels at once (grouped Jacobian; lmfit's own when parameters are tied).
+    result = fit_joint(
+        residual_of,
+        params,
+        n_blocks=nlev,
+        block_size=x.size,
+        block_param=_LEVEL_PARAM,
+        sigma=sigma,
+        max_nfev=max_nfev,
+        method="least_squares",
+        x_scale="jac",
+    )
     info = {
         "bgs": bgs,
+        "bg_jac": bg_jac,
+        "bg_uncertainty": bg_uncertainty,
         "static": static,
         "ref_comp": ref_comp,
         "peaks": peaks,
@@ -540,52 +577,9 @@ def _joint_fit(
     return result, info
 
 
-_LEVEL_PARAM = re.compile(r"^(?P<kind>c\d+_s|shift|bg_a|bg_k|c\d+_be_|c\d+_fwhm_)(?P<lev>\d+)$")
-
-
-def _grouped_jacobian(params, residual_of, nlev: int, npts: int):
-    """Forward-difference Jacobian that perturbs one parameter *kind* at all levels at once.
-
-    A level's own parameters (sizes, shift, active-background terms, unshared positions and
-    widths) only change that level's block of residuals, so the same kind at every level can
-    be perturbed in one evaluation (column grouping, Curtis, Powell & Reid, IMA J. Appl. Math.
-    13, 117 (1974)): a joint fit of L levels costs about as many evaluations per iteration as
-    a single spectrum, instead of L times more. Used when no parameter is tied by an
-    expression.
-    """
-    names = [n for n, p in params.items() if p.vary]
-    groups: dict[str, list[tuple[int, int | None]]] = {}
-    for j, n in enumerate(names):
-        m = _LEVEL_PARAM.match(n)
-        if m:
-            groups.setdefault(m.group("kind"), []).append((j, int(m.group("lev"))))
-        else:
-            groups.setdefault(n, []).append((j, None))
-    eps = math.sqrt(np.finfo(float).eps)
-
-    def jac(pars: lmfit.Parameters, *args: Any, **kwargs: Any) -> np.ndarray:
-        # lmfit calls this with the Parameters set to the trial point (columns: var_names)
-        base = pars.valuesdict()
-        xv = np.array([base[n] for n in names], float)
-        r0 = residual_of(base)
-        out = np.zeros((r0.size, len(names)))
-        for members in groups.values():
-            v = dict(base)
-            steps = {}
-            for j, _ in members:
-                h = eps * max(abs(xv[j]), 1e-3)
-                steps[j] = h
-                v[names[j]] = xv[j] + h
-            dr = residual_of(v) - r0
-            for j, lev in members:
-                if lev is None:
-                    out[:, j] = dr / steps[j]
-                else:
-                    sl = slice(lev * npts, (lev + 1) * npts)
-                    out[sl, j] = dr[sl] / steps[j]
-        return out
-
-    return jac
+#: A level's own parameters (the joint fit's blocks): ``c<i>_s<level>``, ``shift<level>``,
+#: ``bg_a<level>``, ``bg_k<level>``, unshared ``c<i>_be_<level>`` / ``c<i>_fwhm_<level>``.
+_LEVEL_PARAM = re.compile(r"^(?:c\d+_s|shift|bg_a|bg_k|c\d+_be_|c\d+_fwhm_)(?P<block>\d+)$")
 
 
 _CONSTRAINT_KEY = re.compile(r"^\s*(?P<name>.+?)\.(?P<what>be|fwhm)\s*$")
@@ -641,16 +635,103 @@ def _apply_constraints(params, constraints, comps, nlev, share_positions, share_
                 ) from None
 
 
-def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0, seed=0):
+def _background_covariance(
+    result: lmfit.minimizer.MinimizerResult,
+    bg_jac: Sequence[np.ndarray] | None,
+    sigma: np.ndarray | None,
+    uncertainty: str,
+) -> tuple[np.ndarray | None, str]:
+    r"""The parameter covariance including the noise of a static background.
+
+    The fit minimises ``|S⁻¹(f(p) + B(y) − y)|²`` (S = diag σ, or I unweighted); B is a
+    function of the counts, so to first order the fitted parameters move by
+    ``δp = G (I − D) δy`` with ``G = (JᵀWJ)⁻¹JᵀW``, J = ∂f/∂p, W = S⁻², D = ∂B/∂y. With
+    ``Σ_y = S²`` that gives
+
+    .. math:: \mathrm{Cov}_p = H^{-1} J_w^T (I - D_w)(I - D_w)^T J_w H^{-1},
+              \quad J_w = S^{-1}J,\ D_w = S^{-1} D S,\ H = J_w^T J_w
+
+    summed over levels (D is block-diagonal: a level's background depends on its own counts).
+    ``H⁻¹`` alone is the usual covariance; the result carries the same reduced-χ² scaling as
+    lmfit's ``result.covar`` (``scale_covar=True``: both are multiplied by χ²/(n − k), which
+    also stands in for the unknown σ² of unweighted fits). J_w is the Jacobian lmfit's
+    covariance was computed from (``result.jac``, columns ``result.var_names``).
+
+    Returns ``(covariance, how)`` with ``how`` the words for the result's metadata; without a
+    D (fitted or given backgrounds), a singular fit or no Jacobian, lmfit's covariance and
+    why.
+    """
+    cov = result.covar
+    if bg_jac is None:
+        return cov, uncertainty
+    if cov is None:
+        return cov, "not propagated (singular covariance)"
+    jac = getattr(result, "jac", None)
+    if jac is None or not isinstance(jac, np.ndarray) or jac.shape[1] != cov.shape[0]:
+        return cov, "not propagated (no Jacobian at the solution)"
+    npts = bg_jac[0].shape[0]
+    if jac.shape[0] != npts * len(bg_jac) or not np.all(np.isfinite(jac)):
+        return cov, "not propagated (no Jacobian at the solution)"
+    try:
+        hinv = np.linalg.inv(jac.T @ jac)
+    except np.linalg.LinAlgError:
+        return cov, "not propagated (singular covariance)"
+    k = np.zeros_like(hinv)
+    for lev, dmat in enumerate(bg_jac):
+        jl = jac[lev * npts : (lev + 1) * npts]
+        if sigma is not None:
+            s = np.asarray(sigma[lev], float)
+            dmat = dmat * s[None, :] / s[:, None]
+        a = jl - dmat.T @ jl
+        k += a.T @ a
+    # cov = c · H⁻¹ with lmfit's scale c, so cov K H⁻¹ = c · H⁻¹ K H⁻¹
+    new = cov @ k @ hinv
+    return 0.5 * (new + new.T), uncertainty
+
+
+def _param_stderr(result: lmfit.minimizer.MinimizerResult, cov: np.ndarray | None) -> dict:
+    """Standard errors of all parameters from ``cov`` (varied ones: its diagonal; tied ones:
+    propagated through their expressions with a numerical gradient)."""
+    p = result.params
+    names = list(result.var_names or [])
+    out = {n: (None if par.stderr is None else float(par.stderr)) for n, par in p.items()}
+    if cov is None or not names:
+        return out
+    for j, n in enumerate(names):
+        out[n] = float(math.sqrt(max(cov[j, j], 0.0)))
+    tied = [n for n, par in p.items() if par.expr]
+    if not tied:
+        return out
+    grad = np.zeros((len(tied), len(names)))
+    pp = p.copy()  # one copy, moved and put back: copying Parameters is slow
+    for j, n in enumerate(names):
+        v0 = p[n].value
+        h = 1e-6 * max(abs(v0), 1e-3)
+        vals = []
+        for sign in (1.0, -1.0):
+            pp[n].set(value=v0 + sign * h)
+            pp.update_constraints()
+            vals.append(np.array([pp[t].value for t in tied], float))
+        pp[n].set(value=v0)
+        grad[:, j] = (vals[0] - vals[1]) / (2 * h)
+    var = np.einsum("ij,jk,ik->i", grad, cov, grad)
+    for t, v in zip(tied, var, strict=True):
+        out[t] = float(math.sqrt(max(v, 0.0)))
+    return out
+
+
+def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0, seed=0, cov=None):
     """Areas, fractions, positions and widths per level, with propagated standard errors.
 
+    ``cov`` is the parameter covariance to propagate (default lmfit's ``result.covar``; the
+    fit passes the one with the static background's noise, :func:`_background_covariance`).
     With ``monte_carlo`` > 0 the standard errors are instead the standard deviations over
-    that many draws of the fitted parameters from a normal distribution with the fit
+    that many draws of the fitted parameters from a normal distribution with that
     covariance, each draw clipped to the parameters' bounds (areas stay ≥ 0): fractions of
     weak components are bounded by 0 and skewed, which first-order propagation misses.
     """
     names = list(result.var_names or [])
-    cov = result.covar
+    cov = result.covar if cov is None else cov
     base = result.params.valuesdict()
     window = (float(x.min()), float(x.max()))
 
@@ -775,6 +856,11 @@ def fit_region_levels(
         When ``monte_carlo`` > 0, the standard errors of areas, fractions, positions and
         widths are the spread over that many draws of the parameters from the fit covariance
         (clipped to their bounds) instead of first-order propagation.
+
+    Standard errors use the fit covariance scaled by the reduced χ² (lmfit's convention),
+    with the noise of a static background (``linear``, ``shirley``, ``tougaard``: computed
+    from the counts) propagated into it; each level's ``background["uncertainty"]`` and
+    ``result.model["background_uncertainty"]`` say how the background's uncertainty entered.
 
     Returns
     -------
@@ -979,9 +1065,21 @@ def _fit_arrays(
         )
     if not result.success and result.nfev == 0:
         raise FitError(f"{label}: the fit could not start ({result.message})")
-    q, e, qcov = _derived(
-        result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=monte_carlo, seed=seed
+    cov, bg_uncertainty = _background_covariance(
+        result, info["bg_jac"], sigma, info["bg_uncertainty"]
     )
+    q, e, qcov = _derived(
+        result,
+        comps,
+        nlev,
+        x,
+        share_positions,
+        share_fwhm,
+        monte_carlo=monte_carlo,
+        seed=seed,
+        cov=cov,
+    )
+    stderr = _param_stderr(result, cov)
     ncomp = len(comps)
     per = 4 * ncomp + 1
     v = result.params.valuesdict()
@@ -1043,7 +1141,12 @@ def _fit_arrays(
             lflags.append(msg)
             warnings.warn(msg, AssumptionWarning, stacklevel=3)
         method = background if isinstance(background, str) else "given curve"
-        bg_info = {"method": method, "end_points": end_points, **dict(background_params)}
+        bg_info = {
+            "method": method,
+            "end_points": end_points,
+            **dict(background_params),
+            "uncertainty": bg_uncertainty,
+        }
         if not info["static"]:
             bg_info.update(a=_clean(v[f"bg_a{li}"]), k=_clean(v[f"bg_k{li}"]))
         flags += lflags
@@ -1081,7 +1184,7 @@ def _fit_arrays(
     params = {
         n: Parameter(
             value=float(p.value),
-            stderr=math.nan if p.stderr is None else float(p.stderr),
+            stderr=math.nan if stderr[n] is None else stderr[n],
             min=float(p.min),
             max=float(p.max),
             vary=bool(p.vary),
@@ -1149,7 +1252,8 @@ def _fit_arrays(
             if monte_carlo and monte_carlo > 0
             else "first-order propagation of the fit covariance"
         ),
-        "engine": "lmfit.minimize (joint over levels)",
+        "background_uncertainty": bg_uncertainty,
+        "engine": "charact.core.batchfit.fit_joint (lmfit least_squares, joint over levels)",
     }
     prov = provenance_of(spectra[0])
     fr = FitResult(
