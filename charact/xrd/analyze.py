@@ -1326,7 +1326,14 @@ def _assign(
             if dev <= lim:
                 key = dev - 1e-6 * sp.intensity[k]  # ties: the stronger reflection
                 if j not in best or key < best[j][3]:
-                    best[j] = (ph.name, sp.hkl[k], float(calc[k]), key)
+                    # Reflections of this phase much closer together than the peak width make
+                    # one peak whose centre follows the strongest of them: label the peak with
+                    # that one, not with a negligible neighbour a hair closer (its hkl would
+                    # bias the refined cell). The claim against other phases is unchanged.
+                    w = 0.25 * float(widths[j]) if widths is not None else 0.0
+                    same = np.flatnonzero(np.abs(calc_obs - calc_obs[k]) <= w)
+                    lab = int(same[np.argmax(sp.intensity[same])]) if same.size > 1 else k
+                    best[j] = (ph.name, sp.hkl[lab], float(calc[lab]), key)
     return {j: (v[0], v[1], v[2]) for j, v in best.items()}
 
 
