@@ -3,8 +3,9 @@
 The built-in library lives in ``<repo>/reference_patterns`` (override with the environment
 variable ``CHARACT_REFERENCE_PATTERNS``): one CIF per phase, written by
 :func:`write_reference_cifs` from the published space group, lattice parameters and Wyckoff
-positions in :data:`REFERENCE_STRUCTURES` (each with its citation), so the files can be
-regenerated and checked. Users add phases by putting CIFs in a folder and naming it
+positions in :data:`REFERENCE_STRUCTURES` (each with its citation; the LATP framework
+coordinates are a distance-least-squares model, :mod:`charact.xrd._dls`, and say so), so the
+files can be regenerated and checked. Users add phases by putting CIFs in a folder and naming it
 (``phases_dir=`` / ``--phases-dir``); the phase name is the file stem.
 
 Stick patterns come from pymatgen's :class:`~pymatgen.analysis.diffraction.xrd.XRDCalculator`
@@ -76,6 +77,18 @@ def _s(el: str | dict[str, float], xyz: tuple[float, float, float]) -> tuple[Any
     return (el, xyz)
 
 
+def _hexagonal_from_rhombohedral(a_r: float, alpha_deg: float) -> dict[str, float]:
+    """Hexagonal-axes cell (a, c) of a rhombohedral lattice given as a_r, α (obverse setting).
+
+    a_h = 2·a_r·sin(α/2), c_h = a_r·√(3(1 + 2 cos α)); rounded to 1e-5 Å so the written CIF
+    does not depend on the last bit of the platform's trigonometric functions.
+    """
+    al = math.radians(alpha_deg)
+    a_h = 2.0 * a_r * math.sin(al / 2.0)
+    c_h = a_r * math.sqrt(3.0 * (1.0 + 2.0 * math.cos(al)))
+    return {"a": round(a_h, 5), "c": round(c_h, 5)}
+
+
 #: The built-in phases. Origin choice 1 where the space group has two (pymatgen's default);
 #: every setting below was checked by building the cell (atom count, composition, and
 #: systematic absences for Si). ``verification`` says how far each entry was checked.
@@ -105,24 +118,40 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         "Li1.3Al0.3Ti1.7(PO4)3",
         "R-3c",
         {"a": 8.500, "c": 20.820},
+        # Framework coordinates: distance-least-squares model, charact.xrd._dls.latp_dls()
+        # (tests/xrd/test_phases.py reruns it and compares with these values).
         (
             _s("Li", (0, 0, 0)),  # 6b
-            _s({"Ti": 0.85, "Al": 0.15}, (0, 0, 0.1418)),  # 12c, Al/(Al+Ti) = 0.3/2
-            _s("P", (0.2883, 0, 0.25)),  # 18e
-            _s("O", (0.1837, -0.0090, 0.1929)),  # 36f
-            _s("O", (0.1897, 0.1672, 0.0815)),  # 36f
+            _s({"Ti": 0.85, "Al": 0.15}, (0, 0, 0.1359)),  # 12c, Al/(Al+Ti) = 0.3/2
+            _s("P", (0.2880, 0, 0.25)),  # 18e
+            _s("O", (0.1924, 0.0082, 0.1891)),  # 36f, O1
+            _s("O", (0.1876, 0.1690, 0.0776)),  # 36f, O2
         ),
-        "NASICON LiTi2(PO4)3 framework (R-3c, Z = 6) with Al on the Ti 12c site; cell for "
+        "cell: NASICON LiTi2(PO4)3 type (R-3c, Z = 6) with Al on the Ti 12c site, a and c for "
         "x = 0.3 in the range reported by J. Fu, Solid State Ionics 96, 195 (1997) and "
-        "K. Arbi et al., Chem. Mater. 14, 1091 (2002)",
-        note="approximate and not verified: framework coordinates are not from a checked "
-        "refinement and give one P-O distance of 1.46 Å (expected about 1.52-1.54 Å); the 0.3 "
-        "extra Li per formula unit is omitted (its site is disputed: 18e/36f in earlier work, "
-        "6a in E. Dashjav, F. Tietz, Z. Anorg. Allg. Chem. (2014), doi:10.1002/zaac.201400195); "
-        "use for line positions and refine the lattice from the data, not for intensities",
-        verification="not verified: no published LiTi2(PO4)3 or LATP coordinate table could be "
-        "read in the review; space group, Wyckoff sites and the 12c occupancy (Ti 0.85, Al "
-        "0.15) are consistent with x = 0.3; the coordinates are known to be off (P-O 1.46 Å)",
+        "K. Arbi et al., Chem. Mater. 14, 1091 (2002); coordinates: distance-least-squares "
+        "model (W. M. Meier, H. Villiger, Z. Kristallogr. 129, 411 (1969)) started from the "
+        "public-domain NASICON isotype Na3Cr2(PO4)3, COD 1008846 (G. Lucazeau et al., Solid "
+        "State Ionics 18-19, 959 (1986)), refined to bond-valence distances (I. D. Brown, "
+        "D. Altermatt, Acta Cryst. B41, 244 (1985))",
+        note="model structure, not a published refinement: the cell is from the cited papers, "
+        "the framework coordinates are a distance-least-squares model refined to bond-valence "
+        "distances (P-O 1.534 Å, Ti-O 1.965 Å, regular-polyhedron O-O edges, Li-O 2.25 Å), so "
+        "the calculated intensities are model intensities; the 0.3 extra Li per formula unit "
+        "is omitted (its site is disputed: 18e/36f in earlier work, 6a in E. Dashjav, "
+        "F. Tietz, Z. Anorg. Allg. Chem. (2014), doi:10.1002/zaac.201400195); not verified "
+        "against a measured LATP structure: use for line positions, refine the lattice from "
+        "the data and treat relative intensities as approximate",
+        verification="not verified against a published LATP refinement (none could be read); "
+        "checked: the coordinates are the rounded output of charact.xrd._dls.latp_dls() "
+        "(a test reruns it), the same minimum is reached from the COD 1008846 start, the "
+        "previous entry's and an earlier trial fit's coordinates; the shipped structure has "
+        "P-O 1.526-1.528 Å, Ti-O 1.946-1.947 Å, Li-O 2.219 Å and the cell content "
+        "Li6(Ti10.2Al1.8)P18O72; other reasonable distance weights move coordinates by up to "
+        "0.015 and the strong-line intensities by up to 4 % of the strongest; calculated at "
+        "Cu Kα1 the strongest line is (113) at 24.54°, then (104)+(110) at 20.89°, (024) "
+        "29.70°, (128) 47.82°, (211) 32.44°, (116) 33.31° and (012) 14.73°, qualitatively "
+        "the lines reported for LATP (compared by eye, not with a measured intensity table)",
     ),
     StructureSpec(
         "Li15Si4",
@@ -142,6 +171,26 @@ REFERENCE_STRUCTURES: tuple[StructureSpec, ...] = (
         "(2013); I-43d with Li on 12a (3/8, 0, 1/4) and 48e and Si on 16c gives Li60Si16 "
         "(Z = 4) with Li-Si ≥ 2.64 Å; the room-temperature cell 10.685 Å was not re-read from "
         "Obrovac & Christensen",
+    ),
+    StructureSpec(
+        "Cu3Si",
+        "Cu3Si",
+        "R-3m",
+        _hexagonal_from_rhombohedral(2.47, 109.74),  # a_h = 4.04017, c_h = 2.43703 Å
+        (_s({"Cu": 0.75, "Si": 0.25}, (0, 0, 0)),),  # 3a, one atom per rhombohedral cell
+        "J. K. Solberg, Acta Cryst. A34, 684 (1978) (η-Cu3Si, R-3m, rhombohedral a = 2.47 Å, "
+        "α = 109.74°: a trigonally distorted bcc arrangement, Cu and Si on one site); "
+        "modulated η″ phase: C. Antunes Correa et al., Acta Cryst. B73, 767 (2017)",
+        note="average (subcell) structure: the η cell of Solberg (1978) with Cu 0.75 / Si 0.25 "
+        "on one site. At room temperature Cu3Si is the modulated η″ phase (described by "
+        "Antunes Correa et al. 2017 in a supercell approximation); its weak superstructure "
+        "reflections are not in this pattern, so identify and refine on the strong bcc-like "
+        "subcell lines only; relative intensities are those of the disordered average",
+        verification="partly checked: built from the abstract's η cell (a = 2.47 Å, α = "
+        "109.74°) converted to hexagonal axes (a = 4.04017, c = 2.43703 Å), and pymatgen's "
+        "primitive standard cell gives back a = 2.4700 Å, α = 109.74° with one atom "
+        "(Cu0.75Si0.25); strongest lines at Cu Kα1: d = 2.020 Å (110) and 2.000 Å (101) at "
+        "44.83° and 45.31° 2θ, then 1.421 Å (021) at 65.64°; the full paper was not read",
     ),
     StructureSpec(
         "LiF",
