@@ -151,6 +151,45 @@ def test_phi_spe_and_depth_profile_pro():
     assert height["C1s"][1] < 0.5 * height["C1s"][0]
 
 
+def test_phi_reader_agrees_with_pynxtools_xps():
+    # Reference values read from the same files with pynxtools-xps 0.6.3 (FAIRmat-NFDI's
+    # maintained PHI parser, Apache-2.0; PHIParser().parse(file), ._data[region].data), in a
+    # separate environment on 2026-11-28: it is not a dependency (~70 packages, 800 MB).
+    # Per region the sum over all 21 cycles and a few single values; charact's arrays were
+    # identical to those of pynxtools-xps element by element on both files.
+    pro = read(shared_file("xps", "pynxtools_xps", "SnO2_10nm_1.pro"))
+    sums = {
+        "Survey": 2202633437.264633,
+        "C1s": 5636899.277099609,
+        "Si2p": 7354895.628417969,
+        "Sn3d5": 57596650.0,
+    }
+    for region, total in sums.items():
+        assert float(pro[region].values.sum()) == pytest.approx(total, rel=1e-12)
+
+    def at(region: str, level: int, be: float) -> float:
+        da = pro[region]
+        return float(da.isel(etch_level=level).sel({da.dims[1]: be}).values)
+
+    # pynxtools-xps C1s cycle 0 at 298.0 / 297.8 eV, cycle 10 at 288.0, cycle 20 at 278.0;
+    # Sn3d5 cycle 0 at 500.0 / 499.8 eV, cycle 5 at 488.0, cycle 20 at 494.0
+    assert at("C1s", 0, 298.0) == pytest.approx(3325.00024414, rel=1e-9)
+    assert at("C1s", 0, 297.8) == pytest.approx(3322.50024414, rel=1e-9)
+    assert at("C1s", 10, 288.0) == pytest.approx(2565.000244140625, rel=1e-9)
+    assert at("C1s", 20, 278.0) == pytest.approx(2175.000244140625, rel=1e-9)
+    assert at("Sn3d5", 0, 500.0) == pytest.approx(13212.5, rel=1e-9)
+    assert at("Sn3d5", 0, 499.8) == pytest.approx(12862.5, rel=1e-9)
+    assert at("Sn3d5", 5, 488.0) == pytest.approx(7575.0, rel=1e-9)
+    assert at("Sn3d5", 20, 494.0) == pytest.approx(47712.5, rel=1e-9)
+    spe = read(shared_file("xps", "pynxtools_xps", "SnO2_10nm.spe"))
+    survey = spe["Survey"]
+    assert float(survey.values.sum()) == pytest.approx(116666211.58277893, rel=1e-12)
+    # pynxtools-xps lists the survey from 1400 eV down: its point 100 is at 1320 eV
+    assert float(survey.sel({survey.dims[-1]: 1320.0}).values.ravel()[0]) == pytest.approx(
+        57241.66796875, rel=1e-9
+    )
+
+
 def test_truncated_phi_file(tmp_path):
     raw = shared_file("xps", "pynxtools_xps", "SnO2_10nm_1.pro").read_bytes()
     cut = tmp_path / "cut.pro"
