@@ -27,7 +27,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -485,8 +485,9 @@ def _read_vamas_block(
     c.float("analysis width y")
     b["takeoff_polar_deg"] = _unknown(c.float("analyser take-off polar angle"))
     c.float("analyser take-off azimuth")
-    b["element"] = c.next("species label")
-    b["transition"] = c.next("transition label")
+    # MultiPak pads some labels with NUL characters ("1s\x00")
+    b["element"] = c.next("species label").replace("\x00", "").strip()
+    b["transition"] = c.next("transition label").replace("\x00", "").strip()
     c.next("charge of the detected particle")
     if scan_mode == "REGULAR":
         b["abscissa_label"] = c.next("abscissa label")
@@ -628,12 +629,30 @@ def _block_axis(b: dict[str, Any], path: Path) -> tuple[np.ndarray, np.ndarray, 
     return x[order], y[order], units_y, how
 
 
+_ELEMENT_SYMBOL = re.compile(r"^[A-Z][a-z]?$")
+
+
+def _vamas_region_name(b: Mapping[str, Any]) -> str:
+    """Region name of a VAMAS block: species + transition ("C 1s"), else the best label.
+
+    Without a transition, a bare element symbol ("C") says less than the block identifier
+    (often "C 1s"), but a species label such as "Survey" says more than an identifier that
+    some exporters fill with the intensity unit (SpecsLab Prodigy: "Counts per Second").
+    """
+    element, transition, block_id = b["element"], b["transition"], b["block_id"].strip()
+    if element.lower() in ("", "none", "not specified"):
+        return block_id or "region"
+    if transition not in ("", "-"):
+        return f"{element} {transition}"
+    if _ELEMENT_SYMBOL.match(element) and block_id:
+        return block_id
+    return element
+
+
 def _vamas_dataset(blocks: list[dict[str, Any]], header: dict[str, Any], p: Path) -> xr.Dataset:
     groups: dict[str, list[dict[str, Any]]] = {}
     for b in blocks:
-        name = f"{b['element']} {b['transition']}".strip() if b["element"] else b["block_id"]
-        if b["element"].lower() in ("", "none", "not specified") or b["transition"] in ("", "-"):
-            name = b["block_id"] or name
+        name = _vamas_region_name(b)
         groups.setdefault(name, []).append(b)
     nlev = max(len(g) for g in groups.values())
     etch = [math.nan] * nlev

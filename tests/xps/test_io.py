@@ -86,6 +86,16 @@ def test_specs_regular_and_irregular_surveys():
     b = get_region(irr, _regions(irr)[0])
     assert a.sizes["binding_energy"] == b.sizes["binding_energy"] == 1351
     assert float(a.binding_energy.max()) == pytest.approx(1350.0, abs=0.01)
+    # the Prodigy export fills the IRREGULAR block's identifier with "Counts per Second";
+    # the region is named by its species label, as in the REGULAR file
+    assert _regions(reg) == _regions(irr) == ["Survey"]
+    # the same survey: counts in 0.1 s steps (REGULAR) and counts per second (IRREGULAR,
+    # 1 s); per unit time they agree point by point
+    assert reg["Survey"].attrs["dwell_s"] == 0.1 and irr["Survey"].attrs["dwell_s"] == 1.0
+    np.testing.assert_allclose(a.values / 0.1, b.values, rtol=1e-6)
+    # pynxtools-xps 0.6.3 (VamasParser, intensities divided by the dwell time) gives the sum
+    # 31883020.89 c/s for both files (read on 2026-11-28 in a separate environment)
+    assert float(b.values.sum()) == pytest.approx(31883020.89, rel=1e-9)
 
 
 def test_avantage_csv_reads_vendor_fit():
