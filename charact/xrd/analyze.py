@@ -1525,6 +1525,7 @@ def identify_phases(
     min_score: float = 0.45,
     max_offset_deg: float = 0.5,
     force: Sequence[str] = (),
+    unindexed_flag_fraction: float = 0.2,
 ) -> XRDResult:
     """Identify, index and refine the phases of a powder pattern.
 
@@ -1574,6 +1575,10 @@ def identify_phases(
         its lines are matched.
     force
         Phases reported present (and refined) whatever their score.
+    unindexed_flag_fraction
+        Flag the result when more than this fraction of the fitted peak intensity (peak
+        areas) is left unindexed (``statistics.unindexed_intensity_fraction``): a phase
+        missing from the library, or a wrong wavelength.
 
     Returns
     -------
@@ -1911,6 +1916,7 @@ def identify_phases(
         "lattice_tolerance": lattice_tolerance,
         "min_score": min_score,
         "force": list(force),
+        "unindexed_flag_fraction": unindexed_flag_fraction,
     }
     resid = y - bg - fit_curve
     mask = fit_curve > 0
@@ -1927,6 +1933,21 @@ def identify_phases(
         if mask.any()
         else None,
     }
+    # How much of the diffracted intensity the identified phases explain: a strong
+    # unindexed peak means a phase missing from the library or a wrong wavelength.
+    total_area = sum(p.area for p in peaks if np.isfinite(p.area) and p.area > 0)
+    loose = [p for p in peaks if p.phase is None and np.isfinite(p.area) and p.area > 0]
+    unexplained = sum(p.area for p in loose) / total_area if total_area > 0 else None
+    stats["unindexed_intensity_fraction"] = unexplained
+    if unexplained is not None and unexplained > unindexed_flag_fraction:
+        top = max(loose, key=lambda p: p.area)
+        d_top = rad.ka1 / (2.0 * math.sin(math.radians(top.two_theta) / 2.0))
+        flags.append(
+            f"{100 * unexplained:.0f} % of the fitted peak intensity is not indexed by the "
+            f"identified phases (strongest unindexed peak at {top.two_theta:.3f}°, "
+            f"d = {d_top:.4f} Å): a phase is missing from the library (an impurity, the "
+            "sample holder — add its CIF with --phases-dir) or the wavelength is wrong"
+        )
     if any(not c.get("success", True) for c in fit_stats):
         flags.append("some peak clusters did not converge (see statistics.clusters)")
     return XRDResult(

@@ -470,3 +470,39 @@ def test_li2co3_zro2_mixture_text_file():
         for k in ("a", "b", "c"):
             assert ph.lattice[k] == pytest.approx(ph.reference_lattice[k], rel=0.005)
     assert len(res.unindexed_peaks) <= 2
+
+
+# --------------------------------------------------------------------------- unexplained intensity
+
+
+def test_intensity_of_a_phase_outside_the_search_is_flagged():
+    # Si + Cu + LiFePO4 generated; only Si and Cu searched: LiFePO4's lines stay unindexed
+    # and their share of the fitted intensity is reported and flagged.
+    da, _ = structure_pattern({"Si": 1.0, "Cu": 1.0, "LiFePO4": 1.5}, seed=11)
+    lib = [p for p in LIBRARY if p.name in ("Si", "Cu")]
+    res = identify_phases(da, library=lib)
+    frac = res.statistics["unindexed_intensity_fraction"]
+    assert 0.2 < frac < 0.9
+    assert any("not indexed by the identified phases" in f for f in res.flags)
+    # with the whole library LiFePO4 is found and nearly everything is explained
+    full = identify_phases(da, library=LIBRARY)
+    assert "LiFePO4" in [p.name for p in full.present]
+    assert full.statistics["unindexed_intensity_fraction"] < 0.1
+    assert not any("not indexed by the identified phases" in f for f in full.flags)
+
+
+def test_real_files_unexplained_intensity():
+    # Li2CO3 + ZrO2 (XRD-AutoAnalyzer example): both phases explain the pattern.
+    mix = identify_phases(
+        read(shared_file("xrd", "xrdaa_Li2CO3-ZrO2.xy"), wavelength=CU_KA1), library=LIBRARY
+    )
+    assert mix.statistics["unindexed_intensity_fraction"] < 0.05
+    # The fityk "NaCl" sample read at Cu Ka1 (MANIFEST: no wavelength in the file): its peaks
+    # do not fit NaCl at Cu Ka, nothing in the library explains the strong line at 24.7°,
+    # and the result says so instead of passing a weak match off as the answer.
+    nacl = identify_phases(
+        read(shared_file("xrd", "fityk_nacl01.dat"), wavelength=1.54051), library=LIBRARY
+    )
+    assert nacl.statistics["unindexed_intensity_fraction"] > 0.9
+    flag = next(f for f in nacl.flags if "not indexed by the identified phases" in f)
+    assert "24.7" in flag
