@@ -758,14 +758,17 @@ def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0,
         J = np.zeros((q0.size, len(names)))
         p = result.params
         tied = any(par.expr for par in p.values())
+        work = p.copy() if tied else None  # one copy, moved and put back: copying is slow
 
         def moved(n: str, value: float) -> dict[str, float]:
-            if not tied:
+            if work is None:
                 return {**base, n: value}
-            pp = p.copy()
-            pp[n].set(value=value)
-            pp.update_constraints()  # tied parameters follow their masters
-            return pp.valuesdict()
+            work[n].set(value=value)
+            work.update_constraints()  # tied parameters follow their masters
+            out = work.valuesdict()
+            work[n].set(value=base[n])
+            work.update_constraints()
+            return out
 
         for j, n in enumerate(names):
             h = 1e-6 * max(abs(p[n].value), 1e-3)
@@ -782,12 +785,11 @@ def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0,
             draws = np.clip(rng.multivariate_normal(x0, cov, size=int(monte_carlo)), lo, hi)
             samples = []
             for d in draws:
-                if tied:
-                    pp = p.copy()
+                if work is not None:
                     for n, val in zip(names, d, strict=True):
-                        pp[n].set(value=float(val))
-                    pp.update_constraints()
-                    samples.append(quantities(pp.valuesdict()))
+                        work[n].set(value=float(val))
+                    work.update_constraints()
+                    samples.append(quantities(work.valuesdict()))
                 else:
                     samples.append(quantities({**base, **dict(zip(names, d, strict=True))}))
             samples = np.array(samples)
