@@ -173,12 +173,10 @@ def _topology(p0: Any, ops: list[Any], lat: np.ndarray) -> list[_Term]:
 
 @dataclass
 class DLSResult:
-    """Outcome of :func:`latp_dls`: coordinates, their 4-decimal rounding, distances."""
+    """Outcome of :func:`latp_dls`: the refined coordinates and the fitted distances."""
 
     params: dict[str, float]
-    rounded: dict[str, float]
     distances: dict[str, list[float]]
-    rms_misfit: dict[str, float]
     #: Cation–O distances of the fitted structure measured again by neighbour lists on
     #: :func:`latp_structure` (all sites of the cell), as a check of the fit's bookkeeping.
     neighbour_distances: dict[str, list[float]]
@@ -227,14 +225,6 @@ def latp_dls(
     by_kind = {
         k: sorted(float(v) for v, t in zip(d, terms, strict=True) if t.kind == k) for k in kinds
     }
-    misfit = {
-        k: float(
-            np.sqrt(
-                np.mean([(v - t.target) ** 2 for v, t in zip(d, terms, strict=True) if t.kind == k])
-            )
-        )
-        for k in kinds
-    }
     params = {k: float(v) for k, v in zip(PARAMS, fit.x, strict=True)}
     built = latp_structure(fit.x, cell)
     neighbours = {
@@ -242,9 +232,7 @@ def latp_dls(
     }
     return DLSResult(
         params=params,
-        rounded={k: round(v, 4) for k, v in params.items()},
         distances=by_kind,
-        rms_misfit=misfit,
         neighbour_distances=neighbours,
         success=bool(fit.success),
         message=str(fit.message),

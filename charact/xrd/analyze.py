@@ -27,7 +27,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import xarray as xr
@@ -196,7 +196,21 @@ def _ka2_position(two_theta1: np.ndarray | float, rad: Radiation) -> np.ndarray:
 KA2_METHODS = ("fit", "strip")
 
 
-def strip_ka2(x: np.ndarray, y: np.ndarray, radiation: Radiation) -> np.ndarray:
+@overload
+def strip_ka2(
+    x: np.ndarray, y: np.ndarray, radiation: Radiation, *, return_variance: Literal[False] = ...
+) -> np.ndarray: ...
+
+
+@overload
+def strip_ka2(
+    x: np.ndarray, y: np.ndarray, radiation: Radiation, *, return_variance: Literal[True]
+) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+def strip_ka2(
+    x: np.ndarray, y: np.ndarray, radiation: Radiation, *, return_variance: bool = False
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Remove the Kα2 contribution from a pattern by Rachinger's method.
 
     Rachinger (J. Sci. Instrum. 25, 254 (1948)): every Kα1 intensity at 2θ₁ comes with a
@@ -213,24 +227,35 @@ def strip_ka2(x: np.ndarray, y: np.ndarray, radiation: Radiation) -> np.ndarray:
     stripped counts are noisier than the measured ones and can go slightly negative (kept,
     not clipped). Fitting doublets (the default) avoids both.
 
+    The counting noise goes through the same recursion: with Poisson variance ``y`` of the
+    measured counts, the stripped value has variance ``y + R²·Σ wₖ² var(I₁ₖ)`` (``wₖ`` the
+    interpolation weights; the small correlation between neighbouring stripped values is
+    neglected), so a stripped point carries more noise than its own counts say, most where
+    the parent is a strong Kα1 line. ``return_variance=True`` returns that variance too, for
+    peak search and fit weights on the stripped pattern.
+
     Parameters
     ----------
     x, y
         Ascending 2θ (deg) and intensities.
     radiation
         The doublet (``ka2``, ``ka2_ratio``); a Kα1-only radiation returns ``y`` unchanged.
+    return_variance
+        Also return the propagated variance of the stripped intensities.
 
     Returns
     -------
-    numpy.ndarray
-        The Kα1-only intensities on ``x``.
+    numpy.ndarray or (numpy.ndarray, numpy.ndarray)
+        The Kα1-only intensities on ``x`` (and, with ``return_variance``, their variance:
+        Poisson ``max(y, 0)`` of the measured counts propagated through the recursion).
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     if x.shape != y.shape or x.ndim != 1:
         raise InputError("strip_ka2 needs 2θ and intensities of the same 1-D shape")
+    var_y = np.maximum(y, 0.0)
     if not radiation.doublet:
-        return y.copy()
+        return (y.copy(), var_y) if return_variance else y.copy()
     if np.any(np.diff(x) <= 0):
         raise InputError("strip_ka2 needs a strictly increasing 2θ axis")
     ratio = float(radiation.ka2_ratio)
@@ -238,8 +263,10 @@ def strip_ka2(x: np.ndarray, y: np.ndarray, radiation: Radiation) -> np.ndarray:
     src = 2 * np.degrees(np.arcsin(np.clip(lam * np.sin(np.radians(x / 2)), -1, 1)))
     j = np.searchsorted(x, src, side="right") - 1  # x[j] <= src < x[j + 1]
     out = np.empty_like(y)
+    var = var_y.copy()
     xs = x.tolist()
     ys = y.tolist()
+    r2 = ratio * ratio
     for i in range(x.size):
         k = int(j[i])
         if k < 0:  # the parent angle is below the measured range: nothing to remove
@@ -259,13 +286,21 @@ def strip_ka2(x: np.ndarray, y: np.ndarray, radiation: Radiation) -> np.ndarray:
             w3 = (t - x0) * (t - x1) * (t - x2) / ((x3 - x0) * (x3 - x1) * (x3 - x2))
             parent = w0 * out[k - 1] + w1 * out[k] + w2 * out[k + 1] + w3 * out[k + 2]
             out[i] = ys[i] - ratio * parent
+            var[i] += r2 * (
+                w0 * w0 * var[k - 1]
+                + w1 * w1 * var[k]
+                + w2 * w2 * var[k + 1]
+                + w3 * w3 * var[k + 2]
+            )
             continue
         f = (t - xs[k]) / (xs[k + 1] - xs[k])
         if k + 1 == i:
             out[i] = (ys[i] - ratio * (1 - f) * out[k]) / (1 + ratio * f)
+            var[i] = (var[i] + r2 * (1 - f) ** 2 * var[k]) / (1 + ratio * f) ** 2
         else:
             out[i] = ys[i] - ratio * ((1 - f) * out[k] + f * out[k + 1])
-    return out
+            var[i] += r2 * ((1 - f) ** 2 * var[k] + f * f * var[k + 1])
+    return (out, var) if return_variance else out
 
 
 # --------------------------------------------------------------------------- peaks
@@ -334,12 +369,15 @@ def find_peaks(
     radiation: Radiation,
     significance: float = 6.0,
     min_separation_deg: float = 0.04,
+    variance: np.ndarray | None = None,
 ) -> np.ndarray:
     """Indices of significant peaks in a background-subtracted pattern.
 
     A peak must rise ``significance`` standard deviations of the Poisson noise of the
     background + peak above zero in a lightly smoothed copy. With a Kα doublet, maxima where
     the Kα2 line of a stronger peak falls are dropped (they are fitted with their parent).
+    ``variance`` replaces the Poisson variance (background + peak) of each point where the
+    counts are not Poisson (a Kα2-stripped pattern: see :func:`strip_ka2`).
     """
     from scipy.signal import find_peaks as _sp_find_peaks
     from scipy.signal import savgol_filter
@@ -347,7 +385,8 @@ def find_peaks(
     step = float(np.median(np.diff(x)))
     win = max(5, round(0.03 / step) | 1)
     smooth = savgol_filter(net, win, 2) if win < net.size else net
-    noise = np.sqrt(np.maximum(background + np.maximum(net, 0), 1.0)) / math.sqrt(max(1, win // 2))
+    var = background + np.maximum(net, 0) if variance is None else np.asarray(variance, float)
+    noise = np.sqrt(np.maximum(var, 1.0)) / math.sqrt(max(1, win // 2))
     dist = max(1, round(min_separation_deg / step))
     idx, _ = _sp_find_peaks(
         smooth, height=significance * noise, prominence=significance * noise, distance=dist
@@ -524,6 +563,7 @@ def fit_peaks(
     profile: str = "pseudo_voigt",
     fwhm_guess: float | Sequence[float] = 0.1,
     max_cluster: int = 6,
+    variance: np.ndarray | None = None,
 ) -> tuple[list[Peak], np.ndarray, list[dict[str, Any]]]:
     """Fit every peak at ``positions`` (deg) with Kα1(+Kα2) profiles, cluster by cluster.
 
@@ -531,6 +571,8 @@ def fit_peaks(
     ``max_cluster`` at a time, by :func:`lmfit.minimize` on ``y − background`` with Poisson
     weights 1/√y and a local linear correction of the background. The Kα2 component has the
     Kα1 shape, ``ka2_ratio`` of its area and its position from sin θ2 = (λ2/λ1) sin θ1.
+    ``variance`` (per point of ``x``) replaces the Poisson variance ``y`` in the weights where
+    the counts are not Poisson (a Kα2-stripped pattern: see :func:`strip_ka2`).
 
     Returns
     -------
@@ -567,7 +609,7 @@ def fit_peaks(
         if m.sum() < 4 * n + 3:
             continue
         xs, ys = x[m], net[m]
-        w = 1.0 / np.sqrt(np.maximum(y[m], 1.0))
+        w = 1.0 / np.sqrt(np.maximum(y[m] if variance is None else variance[m], 1.0))
         xm = float(xs.mean())
         params = lmfit.Parameters()
         params.add("bg_c0", value=0.0)
@@ -968,7 +1010,11 @@ class XRDResult:
             "profile": self.settings.get("profile"),
             "ka2": self.radiation.to_dict(),
             "background": dict(self.background),
-            "weights": "1/sqrt(counts)",
+            "weights": (
+                "1/sqrt(propagated variance of the Ka2-stripped counts)"
+                if self.radiation.ka2_handling == "strip" and self.radiation.doublet
+                else "1/sqrt(counts)"
+            ),
             "cluster_background": "linear, per cluster",
         }
         derived = {}
@@ -1593,10 +1639,15 @@ def identify_phases(
         raise InputError(f"ka2 must be one of {', '.join(KA2_METHODS)}, got {ka2!r}")
     y_measured = y
     rad_fit = rad
+    # Variance beyond the Poisson one of the counts themselves: after Kα2 stripping a point
+    # also carries R² times the variance of its Kα1 parent (strip_ka2); zero otherwise.
+    extra_var = np.zeros_like(y)
+    y_var: np.ndarray | None = None
     if rad.doublet:
         rad = dataclasses.replace(rad, ka2_handling=ka2)
         if ka2 == "strip":
-            y = strip_ka2(x, y, rad)
+            y, y_var = strip_ka2(x, y, rad, return_variance=True)
+            extra_var = np.maximum(y_var - np.maximum(y, 0.0), 0.0)
             rad_fit = Radiation(rad.ka1, None, 0.0, rad.source, "strip")
     if correction == "auto":
         correction = "displacement"
@@ -1610,7 +1661,14 @@ def identify_phases(
     flags: list[str] = []
     bg, bg_info = _background(x, y, background_window_deg)
     net = y - bg
-    idx = find_peaks(x, net, bg, radiation=rad_fit, significance=significance)
+    idx = find_peaks(
+        x,
+        net,
+        bg,
+        radiation=rad_fit,
+        significance=significance,
+        variance=bg + np.maximum(net, 0) + extra_var,
+    )
     # Initial widths from the half-height width of each maximum.
     from scipy.signal import peak_widths
 
@@ -1623,7 +1681,14 @@ def identify_phases(
     else:
         wid = np.array([])
     peaks, fit_curve, fit_stats = fit_peaks(
-        x, y, bg, x[idx], radiation=rad_fit, profile=profile, fwhm_guess=wid if idx.size else 0.1
+        x,
+        y,
+        bg,
+        x[idx],
+        radiation=rad_fit,
+        profile=profile,
+        fwhm_guess=wid if idx.size else 0.1,
+        variance=y_var,
     )
     # Optional second pass: broad peaks hidden in the shoulder of a sharper one (a
     # nanocrystalline phase next to a coarse one) have no prominence of their own in the
@@ -1633,7 +1698,7 @@ def identify_phases(
         extra, extra_w = residual_peaks(
             x,
             y - bg - _full_profile(x, peaks, rad_fit),
-            bg + np.maximum(fit_curve, 0),
+            bg + np.maximum(fit_curve, 0) + extra_var,
             peaks,
             significance=significance,
         )
@@ -1643,14 +1708,22 @@ def identify_phases(
         wguess = np.concatenate([[p.fwhm for p in peaks], extra_w])
         order = np.argsort(pos)
         trial, trial_curve, trial_stats = fit_peaks(
-            x, y, bg, pos[order], radiation=rad_fit, profile=profile, fwhm_guess=wguess[order]
+            x,
+            y,
+            bg,
+            pos[order],
+            radiation=rad_fit,
+            profile=profile,
+            fwhm_guess=wguess[order],
+            variance=y_var,
         )
         # A residual maximum is kept as a peak only if, fitted, it is a significant line no
         # broader than the background window (broader features are background or hump).
         keep = []
+        noise_var = bg + extra_var
         for pk in trial:
             new = int(np.argmin(np.abs(pos - pk.two_theta))) >= n_first
-            if not new or _significant(pk, x, bg, step, significance, background_window_deg):
+            if not new or _significant(pk, x, noise_var, step, significance, background_window_deg):
                 keep.append(pk)
         if len(keep) == len(trial):
             peaks, fit_curve, fit_stats = trial, trial_curve, trial_stats
@@ -1663,6 +1736,7 @@ def identify_phases(
                 radiation=rad_fit,
                 profile=profile,
                 fwhm_guess=[p.fwhm for p in keep],
+                variance=y_var,
             )
     if not peaks:
         flags.append("no peak found above the noise: no phase can be identified")
@@ -1941,11 +2015,10 @@ def identify_phases(
     stats["unindexed_intensity_fraction"] = unexplained
     if unexplained is not None and unexplained > unindexed_flag_fraction:
         top = max(loose, key=lambda p: p.area)
-        d_top = rad.ka1 / (2.0 * math.sin(math.radians(top.two_theta) / 2.0))
         flags.append(
             f"{100 * unexplained:.0f} % of the fitted peak intensity is not indexed by the "
             f"identified phases (strongest unindexed peak at {top.two_theta:.3f}°, "
-            f"d = {d_top:.4f} Å): a phase is missing from the library (an impurity, the "
+            f"d = {top.d_obs:.4f} Å): a phase is missing from the library (an impurity, the "
             "sample holder — add its CIF with --phases-dir) or the wavelength is wrong"
         )
     if any(not c.get("success", True) for c in fit_stats):
