@@ -21,6 +21,7 @@ statistics, and the whole parameter table.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import warnings
@@ -554,7 +555,14 @@ def _fit_auto(
 ) -> xr.Dataset:
     """Per-pixel model choice: every candidate of each region fitted to every pixel, then per
     pixel the fewest-parameter candidate within ``delta_bic`` of the lowest BIC among those
-    that converged without a band centre/width on a bound (as :func:`compare_models`)."""
+    that converged without a band centre/width on a bound (as :func:`compare_models`).
+
+    A dask-backed prepared cube is persisted first (despiked, calibrated and
+    baseline-corrected once, held in memory chunk by chunk): every candidate fit, the finite
+    mask and each region's background-only fit would otherwise recompute the preprocessing.
+    """
+    if prep.cube.chunks is not None:
+        prep = dataclasses.replace(prep, cube=prep.cube.persist())
     cube = prep.cube
     ny, nx = cube.sizes["y"], cube.sizes["x"]
     shift = np.asarray(cube["raman_shift"].values, float)
@@ -777,7 +785,8 @@ def fit_map(
     chunk_pixels
         Fit in dask chunks of about this many pixels (rows of the map) on all cores; None
         fits the cube as it is chunked (or in one go for numpy). The whole result is held in
-        memory: for maps whose results should go to disk chunk by chunk, use
+        memory (with ``model="auto"`` also the preprocessed cube, computed once for all
+        candidates): for maps whose results should go to disk chunk by chunk, use
         :func:`fit_map_to_netcdf`.
     y_ratio, reference
         As in :func:`charact.raman.fit.fit_spectrum`.
