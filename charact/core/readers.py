@@ -14,6 +14,7 @@ charact does not guess.
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from os import PathLike
@@ -265,6 +266,7 @@ def read(
         TypeError,
         OSError,
         EOFError,
+        struct.error,
     ) as exc:
         raise CorruptFileError(
             f"could not be read as {reader.description} ({reader.name}): "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import struct
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ import xarray as xr
 
 from ..core.data import make_measurement, make_spectrum
 from ..core.errors import CorruptFileError, FormatError
-from ..core.readers import Reader, register_reader
+from ..core.readers import Reader, read_head, register_reader
+from .io import _map_measurement, _place_on_grid
 
 __all__ = ["read_labspec_xml", "read_wdf"]
 
@@ -111,14 +113,16 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
     Raises
     ------
     CorruptFileError
-        Not a WDF1 file, a truncated ``DATA`` block, an x-list neither in Raman shift nor in
-        nm, several spectra without X/Y stage positions (a series), multitrack files.
+        Not a WDF1 file, a file ending inside a block (``XLST``, ``DATA``, ``ORGN``,
+        ``WMAP``), no spectrum collected (``ncollected = 0``), an x-list neither in Raman
+        shift nor in nm, several spectra without X/Y stage positions (a series), multitrack
+        files.
     FormatError
         When renishaw-wdf is not installed.
     """
     p = Path(path)
     wdf = _import_wdf(p)
-    raw_head = p.read_bytes()[:512]
+    raw_head = read_head(p, 512)
     if not raw_head.startswith(b"WDF1"):
         raise CorruptFileError("expected the WDF1 signature in the first 4 bytes", path=p)
     if len(raw_head) < 512:
@@ -137,10 +141,20 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
             raise CorruptFileError(
                 "multitrack WDF (one x-list per spectrum) is not supported", path=p
             )
+        if ncollected < 1:
+            raise CorruptFileError(
+                f"no spectra collected: the header says 0 of {nspectra} spectra were acquired "
+                "(a map or series stopped before its first spectrum)",
+                path=p,
+            )
         try:
             xl = w.xlist()
         except EOFError:
             raise CorruptFileError("no XLST block (the spectral axis)", path=p) from None
+        except struct.error:
+            raise CorruptFileError(
+                "truncated XLST block (the spectral axis): the file ends inside it", path=p
+            ) from None
         x = np.asarray(xl, float)
         if x.size != npoints:
             raise CorruptFileError(
@@ -182,10 +196,15 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
         spectra[ncollected:] = np.nan
         positions: dict[int, tuple[np.ndarray, float]] = {}
         if nspectra > 1:
+            truncated_orgn = CorruptFileError(
+                "truncated ORGN block (the stage positions): the file ends inside it", path=p
+            )
             try:
                 origins = w.origins
             except EOFError:
                 origins = {}
+            except struct.error:
+                raise truncated_orgn from None
             for key, origin in origins.items():
                 code = int(key.value)
                 if code in (_WDF_SPATIAL_X, _WDF_SPATIAL_Y):
@@ -196,7 +215,11 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
                             f"unit {origin.dataunit.name}; expected a length",
                             path=p,
                         )
-                    positions[code] = (np.asarray(origin[:], float), scale)
+                    try:
+                        values = np.asarray(origin[:], float)
+                    except (EOFError, struct.error):
+                        raise truncated_orgn from None
+                    positions[code] = (values, scale)
         try:
             area = w.map_area
             meta["map_area"] = {
@@ -207,6 +230,10 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
             }
         except (EOFError, OSError, ValueError):
             pass
+        except struct.error:
+            raise CorruptFileError(
+                "truncated WMAP block (the map area): the file ends inside it", path=p
+            ) from None
     order = np.argsort(x)
     x = x[order]
     spectra = spectra[:, order]
@@ -239,29 +266,17 @@ def read_wdf(path: str | PathLike[str], *, laser_wavelength: float | None = None
     xs_raw = positions[_WDF_SPATIAL_X][0] * positions[_WDF_SPATIAL_X][1]
     ys_raw = positions[_WDF_SPATIAL_Y][0] * positions[_WDF_SPATIAL_Y][1]
     collected = np.arange(nspectra) < ncollected
-    xr_, yr_ = np.round(xs_raw[collected], 4), np.round(ys_raw[collected], 4)
-    xs, ys = np.unique(xr_), np.unique(yr_)
-    ix, iy = np.searchsorted(xs, xr_), np.searchsorted(ys, yr_)
-    seen = np.zeros((ys.size, xs.size), int)
-    np.add.at(seen, (iy, ix), 1)
-    if np.any(seen > 1):
-        j, i = np.argwhere(seen > 1)[0]
-        raise CorruptFileError(
-            f"stage position X={xs[i]:g}, Y={ys[j]:g} µm holds {seen[j, i]} spectra; "
-            "expected one spectrum per map pixel",
-            path=p,
-        )
-    cube = np.full((ys.size, xs.size, x.size), np.nan)
-    cube[iy, ix] = spectra[collected]
+    xs, ys, cube, _ = _place_on_grid(
+        xs_raw[collected],
+        ys_raw[collected],
+        spectra[collected],
+        path=p,
+        duplicate="stage position X={x:g}, Y={y:g} µm holds {n} spectra; "
+        "expected one spectrum per map pixel",
+    )
     missing = int((~np.all(np.isfinite(cube), axis=-1)).sum())
-    return make_measurement(
-        cube,
-        {"y": (ys, "µm"), "x": (xs, "µm"), "raman_shift": (x, "cm^-1")},
-        name="intensity",
-        units="counts",
-        technique="raman",
-        metadata=meta,
-        attrs={**attrs, "missing_pixels": missing},
+    return _map_measurement(
+        xs, ys, x, cube, path=p, metadata=meta, attrs={**attrs, "missing_pixels": missing}
     )
 
 

@@ -26,6 +26,7 @@ import re
 import struct
 from os import PathLike
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -209,19 +210,47 @@ def _grid_axis(values: np.ndarray, name: str, path: Path) -> np.ndarray:
     return u
 
 
-def _cube(
+def _place_on_grid(
+    x_pos: np.ndarray,
+    y_pos: np.ndarray,
+    spectra: np.ndarray,
+    *,
+    path: Path,
+    duplicate: str = "pixel X={x:g}, Y={y:g} is listed twice",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Place one spectrum per stage position on the ``(y, x)`` grid of the unique positions.
+
+    Positions are merged when they differ by float noise only (:func:`_grid_axis`). Returns
+    the x and y axes, the ``(ny, nx, npoints)`` cube (NaN where no spectrum was given) and
+    the number of spectra given for each pixel. A pixel given twice raises
+    CorruptFileError with ``duplicate`` (formatted with ``x``, ``y`` and ``n``).
+    """
+    xs = _grid_axis(x_pos, "X", path)
+    ys = _grid_axis(y_pos, "Y", path)
+    ix = np.searchsorted(xs, np.round(x_pos, 6))
+    iy = np.searchsorted(ys, np.round(y_pos, 6))
+    seen = np.zeros((ys.size, xs.size), int)
+    np.add.at(seen, (iy, ix), 1)
+    if np.any(seen > 1):
+        j, i = np.argwhere(seen > 1)[0]
+        raise CorruptFileError(duplicate.format(x=xs[i], y=ys[j], n=seen[j, i]), path=path)
+    cube = np.full((ys.size, xs.size, spectra.shape[-1]), np.nan)
+    cube[iy, ix] = spectra
+    return xs, ys, cube, seen
+
+
+def _map_measurement(
     x: np.ndarray,
     y: np.ndarray,
     shift: np.ndarray,
     values: np.ndarray,
     *,
     path: Path,
-    header: list[str],
-    fmt: str,
-    laser_wavelength: float | None,
-    missing: int,
+    metadata: dict[str, Any],
+    attrs: dict[str, Any],
 ) -> xr.DataArray:
-    laser, source = _laser_from(header, laser_wavelength)
+    """The ``(y, x, raman_shift)`` intensity cube (µm, cm^-1) with the shift axis ascending;
+    a repeated shift value is a CorruptFileError."""
     order = np.argsort(shift)
     shift = shift[order]
     values = values[..., order]
@@ -237,6 +266,30 @@ def _cube(
         name="intensity",
         units="counts",
         technique="raman",
+        metadata=metadata,
+        attrs=attrs,
+    )
+
+
+def _cube(
+    x: np.ndarray,
+    y: np.ndarray,
+    shift: np.ndarray,
+    values: np.ndarray,
+    *,
+    path: Path,
+    header: list[str],
+    fmt: str,
+    laser_wavelength: float | None,
+    missing: int,
+) -> xr.DataArray:
+    laser, source = _laser_from(header, laser_wavelength)
+    return _map_measurement(
+        x,
+        y,
+        shift,
+        values,
+        path=path,
         metadata={"header": header, "format": fmt},
         attrs={
             "laser_wavelength": laser,
@@ -389,17 +442,7 @@ def read_map_wide(
             data[k] = np.array(toks, dtype=float)
         except ValueError:
             raise CorruptFileError(f"line {lineno}: non-numeric value", path=p) from None
-    xs = _grid_axis(data[:, 0], "X", p)
-    ys = _grid_axis(data[:, 1], "Y", p)
-    ix = np.searchsorted(xs, np.round(data[:, 0], 6))
-    iy = np.searchsorted(ys, np.round(data[:, 1], 6))
-    seen = np.zeros((ys.size, xs.size), int)
-    np.add.at(seen, (iy, ix), 1)
-    if np.any(seen > 1):
-        j, i = np.argwhere(seen > 1)[0]
-        raise CorruptFileError(f"pixel X={xs[i]:g}, Y={ys[j]:g} is listed twice", path=p)
-    cube = np.full((ys.size, xs.size, shifts.size), np.nan)
-    cube[iy, ix, :] = data[:, 2:]
+    xs, ys, cube, seen = _place_on_grid(data[:, 0], data[:, 1], data[:, 2:], path=p)
     return _cube(
         xs,
         ys,

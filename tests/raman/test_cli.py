@@ -134,3 +134,20 @@ def test_map_command_reads_wdf_and_chooses_models_per_pixel(tmp_path, capsys):
     summary = json.loads((tmp_path / "m.json").read_text())
     assert summary["model_choice_counts"]["si"]["si"] == 11  # c-Si + a-Si in every pixel
     assert summary["pixels_failed"][0]["reason"] == "missing, NaN or inf data"
+
+
+def test_fit_command_on_a_truncated_wdf_reports_a_corrupt_file(tmp_path, capsys):
+    # The file ends inside the XLST block: a clean error naming the file, no traceback.
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    spec = synthetic_spectrum(STATES["pristine"], seed=1)
+    full = write_wdf(tmp_path / "full.wdf", spec["raman_shift"].values, spec.values[None])
+    cut = tmp_path / "cut.wdf"
+    data = full.read_bytes()
+    cut.write_bytes(data[: 512 + 40])  # header + the start of the XLST block
+    code = main(["raman", "fit", str(cut)])
+    text = capsys.readouterr()
+    assert code != 0
+    assert "cut.wdf" in text.err and "XLST" in text.err
+    assert "Traceback" not in text.err and "struct.error" not in text.err

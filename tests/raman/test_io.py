@@ -294,3 +294,55 @@ def test_vendor_readers_name_the_missing_package(tmp_path, monkeypatch):
     with pytest.raises(FormatError, match="raman-vendor") as err:
         charact.read(x)
     assert "rosettasciio" in str(err.value)
+
+
+@pytest.mark.parametrize("cut", [1, 8, 40, 100, 300, 1000, 1500, 2000])
+def test_wdf_truncated_anywhere_is_a_corrupt_file_naming_it(tmp_path, cut):
+    # a .wdf cut short at any point (inside WMAP, ORGN, DATA or XLST) is a CorruptFileError
+    # naming the file, never a bare struct.error from inside renishaw-wdf
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    cube, flat, xs, ys = _map_truth()
+    shift = cube["raman_shift"].values
+    p = write_wdf(tmp_path / "cut.wdf", shift, flat, xy_um=(xs, ys), map_shape=(3, 4), truncate=cut)
+    with pytest.raises(CorruptFileError, match="cut.wdf"):
+        charact.read(p)
+
+
+def test_wdf_struct_error_from_the_accessor_is_a_corrupt_file(tmp_path, monkeypatch):
+    # the generic net in charact.read: a struct.error raised by a reader becomes CorruptFileError
+    import struct
+    import types
+
+    pytest.importorskip("wdf")
+    from charact.raman import _vendor
+    from charact.raman.synthetic import si_carbon_spectrum
+    from tests.raman.vendor_files import write_wdf
+
+    da, _ = si_carbon_spectrum("pristine")
+    p = write_wdf(tmp_path / "s.wdf", da["raman_shift"].values, da.values[None])
+
+    def boom(*a, **k):
+        raise struct.error("unpack requires a buffer of 8 bytes")
+
+    monkeypatch.setattr(_vendor, "_import_wdf", lambda path: types.SimpleNamespace(Wdf=boom))
+    with pytest.raises(CorruptFileError, match=r"s\.wdf.*unpack requires a buffer"):
+        charact.read(p)
+
+
+def test_wdf_map_with_no_spectra_collected_is_refused(tmp_path):
+    pytest.importorskip("wdf")
+    from tests.raman.vendor_files import write_wdf
+
+    cube, flat, xs, ys = _map_truth()
+    p = write_wdf(
+        tmp_path / "empty.wdf",
+        cube["raman_shift"].values,
+        flat,
+        xy_um=(xs, ys),
+        map_shape=(3, 4),
+        ncollected=0,
+    )
+    with pytest.raises(CorruptFileError, match="no spectra collected"):
+        charact.read(p)
