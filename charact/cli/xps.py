@@ -149,7 +149,10 @@ def fit(
         "poisson", "--weights", help="poisson (counting statistics) | none (unweighted)"
     ),
     monte_carlo: int = typer.Option(
-        0, "--monte-carlo", help="Standard errors from N Monte-Carlo draws of the parameters."
+        0,
+        "--monte-carlo",
+        min=0,
+        help="Standard errors from N Monte-Carlo draws of the parameters.",
     ),
     sample: str = typer.Option("", "--sample", help="Sample ID to record."),
     json_path: Path = typer.Option(None, "--json", help="Write the result document (JSON)."),
@@ -235,7 +238,10 @@ def depth_profile(
         "C-C=284.8", "--reference", help="Charge reference NAME=BE_eV (e.g. LiF=685.2) or shift=EV."
     ),
     monte_carlo: int = typer.Option(
-        0, "--monte-carlo", help="Standard errors from N Monte-Carlo draws of the areas."
+        0,
+        "--monte-carlo",
+        min=0,
+        help="Standard errors from N Monte-Carlo draws of the areas.",
     ),
     constraint: list[str] = typer.Option(
         None,

@@ -225,7 +225,8 @@ def fit_depth_profile(
         precise F 1s peak rather than the overlapped LiF-Li/Li2CO3-Li split of the weak Li 1s.
     constraints
         ``{region: {"C-O.fwhm": "C-C.fwhm", ...}}``, see
-        :func:`charact.xps.fit.fit_region_levels`.
+        :func:`charact.xps.fit.fit_region_levels`; region keys match the fitted regions
+        case-insensitively, as for ``components``.
     weights
         ``"poisson"`` (counting statistics, default) or ``"none"``, see
         :func:`charact.xps.fit.fit_region_levels`.
@@ -251,6 +252,15 @@ def fit_depth_profile(
         comps = {
             next((r for r in regions if r.lower() == k.lower()), k): v for k, v in comps.items()
         }
+    cons: dict[str, dict[str, float | str]] = {}
+    for k, v in (constraints or {}).items():
+        r = next((r for r in regions if r.lower() == k.lower()), None)
+        if r is None:
+            raise InputError(
+                f"constraints for region {k!r}, which is not fitted; regions fitted are "
+                f"{', '.join(regions)}"
+            )
+        cons.setdefault(r, {}).update(v)
     ref = parse_reference(reference)
     flags: list[str] = []
     order = list(regions)
@@ -277,7 +287,7 @@ def fit_depth_profile(
             shifts=shifts if r != ref_region else None,
             share_positions=share_positions,
             share_fwhm=share_fwhm,
-            constraints=(constraints or {}).get(r),
+            constraints=cons.get(r),
             weights=weights,
         )
         if r == ref_region:

@@ -160,3 +160,37 @@ def test_depth_profile_cli_keys_ties_frees_weights_and_rsf(tmp_path, capsys):
     assert "F1s" in err and "Traceback" not in err
     assert main([*args, "--constraint", "C-O.fwhm=C-C.fwhm"]) == 1
     assert "REGION:COMPONENT" in capsys.readouterr().err
+
+
+def test_depth_profile_constraint_region_case_and_unknown_region(tmp_path, capsys):
+    # A constraint's region is matched as --components' is (any case); a region that is not
+    # fitted is an error, not silently dropped.
+    ds, _ = synthetic_depth_profile(
+        {"C1s:C-C": [30, 15], "C1s:C-O": [10, 6], "F1s:LiF": [5, 15]},
+        etch_times=(0.0, 60.0),
+        shifts=(0.0, 0.1),
+        counts_per_atom=20000.0,
+    )
+    path = write_vamas(ds, tmp_path / "sei.vms")
+    out = tmp_path / "sei.json"
+    args = ["xps", "depth-profile", str(path), "--components", "C1s=C-C,C-O"]
+    args += ["--components", "F1s=LiF", "--json", str(out), "--free-fwhm"]
+    assert main([*args, "--constraint", "c1s:C-O.fwhm=1.7"]) in (0, None)
+    doc = json.loads(out.read_text())
+    for lv in doc["levels"]:
+        assert lv["regions"]["C1s"]["components"][1]["fwhm"] == pytest.approx(1.7)
+    capsys.readouterr()
+    assert main([*args, "--constraint", "O1s:C-O.fwhm=1.7"]) == 1
+    err = capsys.readouterr().err
+    assert "'O1s'" in err and "not fitted" in err and "Traceback" not in err
+
+
+def test_negative_monte_carlo_is_a_usage_error(tmp_path, capsys):
+    pet = shared_file("xps", "lg4x_examples", "PET_C1s.csv")
+    ds, _ = synthetic_depth_profile(
+        {"C1s:C-C": [30, 15]}, etch_times=(0.0, 60.0), shifts=(0.0, 0.1)
+    )
+    path = write_vamas(ds, tmp_path / "p.vms")
+    for cmd, f in (("fit", pet), ("depth-profile", path)):
+        assert main(["xps", cmd, str(f), "--monte-carlo", "-3"]) == 2
+        assert "--monte-carlo" in capsys.readouterr().err
