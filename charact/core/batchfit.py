@@ -1155,11 +1155,6 @@ def _grouped_columns(
     n_blocks: int,
 ) -> np.ndarray:
     r0 = np.asarray(residual(base), float)
-    if r0.size != n_blocks * block_size:
-        raise FitError(
-            f"the residual has {r0.size} values; expected n_blocks × block_size = "
-            f"{n_blocks} × {block_size}"
-        )
     xv = np.array([base[n] for n in names], float)
     out = np.zeros((r0.size, len(names)))
     for members in groups:
@@ -1180,11 +1175,36 @@ def _grouped_columns(
 
 
 def _weighted(
-    residual: Callable[[Mapping[str, float]], np.ndarray], inv_sigma: np.ndarray | None
+    residual: Callable[[Mapping[str, float]], np.ndarray],
+    inv_sigma: np.ndarray | None,
+    n_blocks: int,
+    block_size: int,
+    *,
+    finite: bool = True,
 ) -> Callable[[Mapping[str, float]], np.ndarray]:
-    if inv_sigma is None:
-        return residual
-    return lambda v: np.asarray(residual(v), float) * inv_sigma
+    """The residual as a flat float array, checked (length; finite values unless
+    ``finite`` is False) and multiplied by ``inv_sigma`` when given."""
+    n = n_blocks * block_size
+
+    def wrapped(v: Mapping[str, float]) -> np.ndarray:
+        r = np.asarray(residual(v), float).reshape(-1)
+        if r.size != n:
+            raise FitError(
+                f"the residual has {r.size} values; expected n_blocks × block_size = "
+                f"{n_blocks} × {block_size} = {n}"
+            )
+        if finite:
+            bad = np.flatnonzero(~np.isfinite(r))
+            if bad.size:
+                shown = [f"{k}={float(x):.6g}" for k, x in list(v.items())[:8]]
+                more = " …" if len(v) > 8 else ""
+                raise FitError(
+                    f"the residual has {bad.size} non-finite value(s) of {n} (first at "
+                    f"index {bad[0]}, block {bad[0] // block_size}) at {', '.join(shown)}{more}"
+                )
+        return r if inv_sigma is None else r * inv_sigma
+
+    return wrapped
 
 
 def grouped_jacobian(
@@ -1219,7 +1239,12 @@ def grouped_jacobian(
     groups = _column_groups(names, _block_of(block_param), n_blocks)
     inv = _inverse_sigma(sigma, n_blocks, block_size)
     return _grouped_columns(
-        _weighted(residual, inv), dict(values), names, groups, block_size, n_blocks
+        _weighted(residual, inv, n_blocks, block_size),
+        dict(values),
+        names,
+        groups,
+        block_size,
+        n_blocks,
     )
 
 
@@ -1288,7 +1313,8 @@ def fit_joint(
         ``block_param`` without a ``block`` group, a block index outside the layout, or a
         ``sigma`` of the wrong size or not > 0.
     FitError
-        The residual's length is not ``n_blocks · block_size``.
+        The residual's length is not ``n_blocks · block_size``, or it has a NaN or infinite
+        value (unless ``nan_policy`` other than ``"raise"`` is passed to lmfit).
     """
     import lmfit
 
@@ -1296,8 +1322,11 @@ def fit_joint(
     if n_blocks < 1 or block_size < 1:
         raise InputError(f"n_blocks and block_size must be ≥ 1, got {n_blocks}, {block_size}")
     inv = _inverse_sigma(sigma, n_blocks, block_size)
-    weighted = _weighted(residual, inv)
     kws = dict(minimize_kws)
+    # lmfit's nan_policy "omit"/"propagate" handle non-finite values themselves
+    weighted = _weighted(
+        residual, inv, n_blocks, block_size, finite=kws.get("nan_policy", "raise") == "raise"
+    )
     names = [n for n, p in params.items() if p.vary]
     tied = any(p.expr for p in params.values())
     if method == "least_squares" and not tied and "jac" not in kws:

@@ -148,3 +148,36 @@ def test_layout_errors_are_reported():
         fit_joint(_residual(data), _params(), block_param=BLOCK, sigma=np.ones(3), **kw)
     with pytest.raises(FitError, match="residual has"):
         fit_joint(_residual(data), _params(), block_param=BLOCK, n_blocks=3, block_size=X.size)
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("sigma", [None, 2.0])
+def test_wrong_length_or_nonfinite_residual_is_a_fit_error(tied, sigma):
+    # Checked in the residual wrapper every path uses (grouped Jacobian, lmfit's own with
+    # tied parameters, with or without sigma), not only in the grouped Jacobian.
+    data = _data()
+    kw = {"n_blocks": 2, "block_size": X.size, "block_param": BLOCK}
+    if sigma is not None:
+        kw["sigma"] = np.full(2 * X.size, sigma)
+
+    def params():
+        p = _params()
+        if tied:
+            p["off1"].set(expr="off0 + 3.0")
+        return p
+
+    def short(v):
+        return _residual(data)(v)[:-1]
+
+    with pytest.raises(FitError, match=rf"residual has {2 * X.size - 1} values.*2 × {X.size}"):
+        fit_joint(short, params(), **kw)
+
+    def nan_at_5(v):
+        r = _residual(data)(v)
+        r[X.size + 5] = np.nan
+        return r
+
+    with pytest.raises(FitError, match=rf"1 non-finite value.*index {X.size + 5}, block 1"):
+        fit_joint(nan_at_5, params(), **kw)
+    with pytest.raises(FitError, match="residual has"):
+        grouped_jacobian(short, _params().valuesdict(), ["center"], **kw)
