@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import warnings
 
 import lmfit
@@ -248,6 +249,25 @@ def test_atomic_write_leaves_previous_file_on_error(tmp_path):
         raise RuntimeError("disk full")
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["res.json"]  # no temp file left
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_atomic_write_gives_umask_permissions_without_touching_the_umask(tmp_path, monkeypatch):
+    # the umask is read once at import; setting it to read it on every write would change
+    # it process-wide for a moment (a race with threads creating files)
+    from charact.core import store
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert store._process_umask() == mask
+
+    def no_umask(_):
+        raise AssertionError("os.umask called during a write")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    with atomic_write(tmp_path / "r.json") as fh:
+        fh.write("{}")
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_save_netcdf_failure_keeps_old_result(tmp_path):
