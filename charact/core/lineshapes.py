@@ -539,7 +539,13 @@ def gl(
     fwhm = _positive("gl", "fwhm", fwhm)
     m = _fraction("gl", "m", m)
     u2 = ((x - center) / fwhm) ** 2
-    return _out(height * np.exp(-4.0 * _LN2 * (1.0 - m) * u2) / (1.0 + 4.0 * m * u2))
+    return _out(_gl_unit(u2, m, height))
+
+
+def _gl_unit(u2: FloatArray, m: ArrayLike, height: ArrayLike = 1.0) -> FloatArray:
+    """The GL(p) product at ``u2 = ((x − E)/F)²``, of height 1 or ``height`` (:func:`gl`,
+    :func:`gl_tail`); the height multiplies before the division, as :func:`gl` always did."""
+    return height * np.exp(-4.0 * _LN2 * (1.0 - m) * u2) / (1.0 + 4.0 * m * u2)
 
 
 def sgl(
@@ -813,8 +819,7 @@ def gl_tail(
     tail_mix = _check("gl_tail", "tail_mix", tail_mix, lo=0.0)
     tail_exp = _positive("gl_tail", "tail_exp", tail_exp)
     d = x - center
-    u2 = (d / fwhm) ** 2
-    g = np.exp(-4.0 * _LN2 * (1.0 - m) * u2) / (1.0 + 4.0 * m * u2)
+    g = _gl_unit((d / fwhm) ** 2, m)
     tail = np.where(d > 0.0, tail_mix * (1.0 - g) * np.exp(-tail_exp * np.maximum(d, 0.0)), 0.0)
     return _out(height * (g + tail))
 
