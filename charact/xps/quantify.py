@@ -53,7 +53,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from .fit import LevelFit
-from .models import load_rsf, rsf_corrections
+from .models import _rsf_table
 
 __all__ = ["LevelQuantification", "element_of", "quantify_level"]
 
@@ -210,8 +210,8 @@ def quantify_level(
     if isinstance(rsf, Mapping):
         factors, source = dict(rsf), "user mapping"
     else:
-        factors, source = load_rsf(rsf)
-        prescribed = rsf_corrections(rsf)
+        # one parse gives the factors and the corrections (load_rsf + rsf_corrections)
+        factors, source, prescribed = _rsf_table(rsf)
     corrections_from = "the defaults"
     if imfp_exponent is None:
         imfp_exponent = prescribed.get("imfp_exponent", 0.6)

@@ -79,3 +79,24 @@ def test_monte_carlo_errors_agree_with_first_order_for_small_errors():
     assert q2.corrections["uncertainty"].startswith("Monte Carlo")
     for s, e in q1.species_percent_stderr.items():
         assert q2.species_percent_stderr[s] == pytest.approx(e, rel=0.1)
+
+
+def test_a_user_rsf_file_is_read_once_per_level(tmp_path, monkeypatch):
+    # the factors and the corrections come from one parse of the table
+    from pathlib import Path
+
+    user = tmp_path / "mine.toml"
+    user.write_text('[mine]\nsource = "lab set"\nC1s = 1.0\nimfp_exponent = 0.0\n')
+    reads = []
+    real = Path.read_text
+
+    def counting(self, *args, **kwargs):
+        if self == user:
+            reads.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", counting)
+    c = make_level([("C-C", "C-C/C-H", "C", 1, 284.8, 1000.0, 10.0)])
+    q = quantify_level({"C1s": c}, rsf=str(user))
+    assert q.atomic_percent["C"] == pytest.approx(100.0)
+    assert len(reads) == 1
