@@ -12,7 +12,8 @@ The "active" Shirley background, optimised together with the peaks, is part of t
 
 A static background is a function B(y) of the measured counts, so its noise enters the peak
 areas; :func:`background_jacobian` gives D = ∂B/∂y (n × n) for each static background, which
-the fit uses to propagate it (see :func:`charact.xps.fit.fit_region_levels`).
+the fit uses to propagate it (see :func:`charact.xps.fit.fit_region_levels`);
+:func:`background_and_jacobian` gives B and D in one pass.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import numpy as np
 
 from ..core.baselines import BaselineMethod, register_baseline
 from ..core.errors import InputError
+from ..core.registry import BASELINES
 
 __all__ = [
+    "background_and_jacobian",
     "background_jacobian",
     "linear_jacobian",
     "shirley",
@@ -142,11 +145,23 @@ def tougaard(
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
+    _ends(x, y, end_points)
+    return _tougaard(x, y, _tougaard_matrix(x, C, D), B, end_points)
+
+
+def _tougaard_matrix(x: np.ndarray, C: float, D: float) -> np.ndarray:
+    """The n × n loss kernel ``K[i, j] = K(x_i − x_j)`` (B = 1), shared by the background
+    and its derivative."""
+    t = x[:, None] - x[None, :]  # T = E - E' >= 0 for E' below E
+    return tougaard_kernel(t, B=1.0, C=C, D=D)
+
+
+def _tougaard(
+    x: np.ndarray, y: np.ndarray, k: np.ndarray, B: float | None, end_points: int
+) -> np.ndarray:
     lo, hi = _ends(x, y, end_points)
     sig = y - lo
     dx = np.gradient(x)
-    t = x[:, None] - x[None, :]  # T = E - E' >= 0 for E' below E
-    k = tougaard_kernel(t, B=1.0, C=C, D=D)
     raw = k @ (sig * dx)
     if B is None:
         n = int(end_points)
@@ -203,6 +218,7 @@ def shirley_jacobian(
     end_points: int = 5,
     max_iter: int = 100,
     tol: float = 1e-7,
+    background: np.ndarray | None = None,
 ) -> np.ndarray:
     r"""D = ∂B/∂y of the converged iterative Shirley background (:func:`shirley`).
 
@@ -212,15 +228,33 @@ def shirley_jacobian(
     (implicit function theorem) with ``g = u/u_N`` and ``M = diag(y − B > 0)``:
 
     .. math:: (I + A)\,D = \mathbf{1} e_\mathrm{lo}^T + g\,(e_\mathrm{hi} - e_\mathrm{lo})^T + A,
-              \qquad A = rac{I_\mathrm{hi} - I_\mathrm{lo}}{u_N}\,(C - g\,c_N^T)\,M
+              \qquad A = \frac{I_\mathrm{hi} - I_\mathrm{lo}}{u_N}\,(C - g\,c_N^T)\,M
 
     (``c_N`` the last row of C), one n × n solve, exact up to the iteration's tolerance. The
     other branches of :func:`shirley` (zero step, vanished signal → straight line) get the
     derivative of what they return.
+
+    ``background``: the result of :func:`shirley` for the same ``x``, ``y`` and parameters,
+    when already computed (the iteration is then not run again).
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
-    bg, branch = _shirley(x, y, end_points, max_iter, tol)
+    if background is None:
+        bg, branch = _shirley(x, y, end_points, max_iter, tol)
+    else:
+        bg = np.asarray(background, float)
+        lo, hi = _ends(x, y, end_points)
+        line = np.full_like(y, lo) + (hi - lo) * (x - x[0]) / (x[-1] - x[0])
+        # the branch _shirley took: its straight-line fallback is this very expression
+        branch = "flat" if hi == lo else "linear" if np.array_equal(bg, line) else "shirley"
+    return _shirley_jacobian(x, y, bg, branch, end_points)
+
+
+def _shirley_jacobian(
+    x: np.ndarray, y: np.ndarray, bg: np.ndarray, branch: str, end_points: int
+) -> np.ndarray:
+    """:func:`shirley_jacobian` at the background ``bg`` that :func:`_shirley` returned with
+    ``branch``."""
     lo, hi = _ends(x, y, end_points)
     e_lo, e_hi = _end_rows(y, end_points)
     ones = np.ones(y.size)
@@ -261,11 +295,18 @@ def tougaard_jacobian(
     """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
+    _ends(x, y, end_points)
+    return _tougaard_jacobian(x, y, _tougaard_matrix(x, C, D), B, end_points)
+
+
+def _tougaard_jacobian(
+    x: np.ndarray, y: np.ndarray, k: np.ndarray, B: float | None, end_points: int
+) -> np.ndarray:
     lo, hi = _ends(x, y, end_points)
     e_lo, e_hi = _end_rows(y, end_points)
     ones = np.ones(y.size)
     dx = np.gradient(x)
-    kd = tougaard_kernel(x[:, None] - x[None, :], B=1.0, C=C, D=D) * dx[None, :]
+    kd = k * dx[None, :]
     raw = kd @ (y - lo)
     r_mat = kd - np.outer(kd @ ones, e_lo)
     if B is not None:
@@ -285,14 +326,38 @@ def background_jacobian(method: str, x: np.ndarray, y: np.ndarray, **params: Any
     ``method`` is ``"linear"``, ``"shirley"``, ``"tougaard"`` or ``"none"`` (D = 0);
     ``params`` are the background's own parameters (``end_points`` …), as given to it.
     """
+    return background_and_jacobian(method, x, y, **params)[1]
+
+
+def background_and_jacobian(
+    method: str, x: np.ndarray, y: np.ndarray, **params: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """The static background B and D = ∂B/∂y together, sharing the work (the Shirley
+    iteration, the Tougaard kernel): the same numbers as the background function and
+    :func:`background_jacobian` separately. ``method`` and ``params`` as there.
+    """
     x = np.asarray(x, float)
     y = np.asarray(y, float)
     if method == "none":
-        return np.zeros((y.size, y.size))
-    funcs = {"linear": linear_jacobian, "shirley": shirley_jacobian, "tougaard": tougaard_jacobian}
-    if method not in funcs:
-        raise InputError(f"no derivative for background {method!r}; one of {', '.join(funcs)}")
-    return funcs[method](x, y, **params)
+        return np.zeros_like(y), np.zeros((y.size, y.size))
+    if method == "linear":
+        bg = np.asarray(BASELINES.get("linear").func(x, y, **params), float)
+        return bg, linear_jacobian(x, y, **params)
+    if method == "shirley":
+        kw = {"end_points": 5, "max_iter": 100, "tol": 1e-7, **params}
+        bg, branch = _shirley(x, y, kw["end_points"], kw["max_iter"], kw["tol"])
+        return bg, _shirley_jacobian(x, y, bg, branch, kw["end_points"])
+    if method == "tougaard":
+        kw = {"B": None, "C": 1643.0, "D": 0.0, "end_points": 5, **params}
+        _ends(x, y, kw["end_points"])
+        k = _tougaard_matrix(x, kw["C"], kw["D"])
+        return (
+            _tougaard(x, y, k, kw["B"], kw["end_points"]),
+            _tougaard_jacobian(x, y, k, kw["B"], kw["end_points"]),
+        )
+    raise InputError(
+        f"no derivative for background {method!r}; one of linear, shirley, tougaard, none"
+    )
 
 
 register_baseline(

@@ -221,10 +221,12 @@ def _shape_kwargs(comp: Component, fwhm: float | None = None) -> dict[str, float
     for k, v in comp.shape.items():
         if k.endswith(_PER_FWHM):
             base = k[: -len(_PER_FWHM)]
-            if base not in shape.param_names or base == _width_name(comp):
+            if base not in shape.width_params or base == _width_name(comp):
+                widths = [w for w in shape.width_params if w != _width_name(comp)]
                 raise InputError(
-                    f"component {comp.key}: lineshape {comp.lineshape!r} has no shape "
+                    f"component {comp.key}: lineshape {comp.lineshape!r} has no width "
                     f"parameter {base!r} to scale with the FWHM"
+                    + (f" (it has {', '.join(widths)})" if widths else "")
                 )
             if fwhm is not None:
                 out[base] = float(v) * fwhm
@@ -333,27 +335,24 @@ def _area(comp: Component, size: float, fwhm: float, window: tuple[float, float]
 
 
 def _static_background(
-    method: str, x: np.ndarray, y: np.ndarray, end_points: int, params: Mapping[str, Any]
-) -> np.ndarray:
+    method: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    end_points: int,
+    params: Mapping[str, Any],
+    *,
+    jacobian: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """A static background B(y) and, with ``jacobian``, D = ∂B/∂y (else None)."""
     if method == "none":
-        return np.zeros_like(y)
+        return np.zeros_like(y), None
     spec: BaselineMethod = BASELINES.get(method)
     kw = {**spec.defaults, **params}
     if "end_points" in kw:
         kw["end_points"] = end_points
-    return np.asarray(spec.func(x, y, **kw), float)
-
-
-def _static_background_jacobian(
-    method: str, x: np.ndarray, y: np.ndarray, end_points: int, params: Mapping[str, Any]
-) -> np.ndarray:
-    """D = ∂B/∂y of :func:`_static_background` with the same parameters."""
-    if method == "none":
-        return np.zeros((y.size, y.size))
-    kw = {**BASELINES.get(method).defaults, **params}
-    if "end_points" in kw:
-        kw["end_points"] = end_points
-    return _bg.background_jacobian(method, x, y, **kw)
+    if jacobian:
+        return _bg.background_and_jacobian(method, x, y, **kw)
+    return np.asarray(spec.func(x, y, **kw), float), None
 
 
 def _check_counts(y: np.ndarray, what: str) -> None:
@@ -415,25 +414,27 @@ def _joint_fit(
         static = background != "active-shirley"
         if background not in BACKGROUNDS:
             raise InputError(f"background {background!r} not one of {', '.join(BACKGROUNDS)}")
-        bgs = np.array(
-            [
-                _static_background(
-                    background if static else "shirley", x, Y[lev], end_points, background_params
-                )
-                for lev in range(nlev)
-            ]
-        )
+        # D = ∂B/∂y propagates a static background's noise (not for "none"; an active
+        # Shirley's uncertainty is in the fit covariance)
+        propagate = static and background != "none"
+        pairs = [
+            _static_background(
+                background if static else "shirley",
+                x,
+                Y[lev],
+                end_points,
+                background_params,
+                jacobian=propagate,
+            )
+            for lev in range(nlev)
+        ]
+        bgs = np.array([b for b, _ in pairs])
+        bg_jac = [d for _, d in pairs] if propagate else None
         if not static:
-            bg_jac = None  # fitted: its uncertainty is in the fit covariance
             bg_uncertainty = "fitted (active Shirley parameters in the fit covariance)"
         elif background == "none":
-            bg_jac = None
             bg_uncertainty = "none (no background)"
         else:
-            bg_jac = [
-                _static_background_jacobian(background, x, Y[lev], end_points, background_params)
-                for lev in range(nlev)
-            ]
             bg_uncertainty = "propagated"
     ref_comp = None
     fixed_shift: list[float] | None = None
@@ -689,6 +690,20 @@ def _background_covariance(
     return 0.5 * (new + new.T), uncertainty
 
 
+def _values_with(work: lmfit.Parameters, values: Mapping[str, float]) -> dict[str, float]:
+    """Every parameter's value with ``values`` set and the tied parameters following their
+    expressions; ``work`` (a scratch copy: copying Parameters is slow) gets its previous
+    values of those parameters back (tied ones follow at the next call)."""
+    old = {n: work[n].value for n in values}
+    for n, v in values.items():
+        work[n].set(value=float(v))
+    work.update_constraints()
+    out = work.valuesdict()
+    for n, v in old.items():
+        work[n].set(value=v)
+    return out
+
+
 def _param_stderr(result: lmfit.minimizer.MinimizerResult, cov: np.ndarray | None) -> dict:
     """Standard errors of all parameters from ``cov`` (varied ones: its diagonal; tied ones:
     propagated through their expressions with a numerical gradient)."""
@@ -703,16 +718,14 @@ def _param_stderr(result: lmfit.minimizer.MinimizerResult, cov: np.ndarray | Non
     if not tied:
         return out
     grad = np.zeros((len(tied), len(names)))
-    pp = p.copy()  # one copy, moved and put back: copying Parameters is slow
+    pp = p.copy()
     for j, n in enumerate(names):
         v0 = p[n].value
         h = 1e-6 * max(abs(v0), 1e-3)
         vals = []
         for sign in (1.0, -1.0):
-            pp[n].set(value=v0 + sign * h)
-            pp.update_constraints()
-            vals.append(np.array([pp[t].value for t in tied], float))
-        pp[n].set(value=v0)
+            moved = _values_with(pp, {n: v0 + sign * h})
+            vals.append(np.array([moved[t] for t in tied], float))
         grad[:, j] = (vals[0] - vals[1]) / (2 * h)
     var = np.einsum("ij,jk,ik->i", grad, cov, grad)
     for t, v in zip(tied, var, strict=True):
@@ -755,46 +768,34 @@ def _derived(result, comps, nlev, x, share_positions, share_fwhm, monte_carlo=0,
     err = np.full_like(q0, math.nan)
     qcov = np.full((q0.size, q0.size), math.nan)
     if cov is not None and names and np.all(np.isfinite(cov)):
-        J = np.zeros((q0.size, len(names)))
         p = result.params
         tied = any(par.expr for par in p.values())
         work = p.copy() if tied else None  # one copy, moved and put back: copying is slow
 
-        def moved(n: str, value: float) -> dict[str, float]:
+        def moved(values: Mapping[str, float]) -> dict[str, float]:
             if work is None:
-                return {**base, n: value}
-            work[n].set(value=value)
-            work.update_constraints()  # tied parameters follow their masters
-            out = work.valuesdict()
-            work[n].set(value=base[n])
-            work.update_constraints()
-            return out
+                return {**base, **values}
+            return _values_with(work, values)  # tied parameters follow their masters
 
-        for j, n in enumerate(names):
-            h = 1e-6 * max(abs(p[n].value), 1e-3)
-            J[:, j] = (quantities(moved(n, base[n] + h)) - quantities(moved(n, base[n] - h))) / (
-                2 * h
-            )
-        qcov = J @ cov @ J.T
-        err = np.sqrt(np.clip(np.diag(qcov), 0, None))
         if monte_carlo and monte_carlo > 0:
             rng = np.random.default_rng(seed)
             x0 = np.array([p[n].value for n in names], float)
             lo = np.array([p[n].min for n in names], float)
             hi = np.array([p[n].max for n in names], float)
             draws = np.clip(rng.multivariate_normal(x0, cov, size=int(monte_carlo)), lo, hi)
-            samples = []
-            for d in draws:
-                if work is not None:
-                    for n, val in zip(names, d, strict=True):
-                        work[n].set(value=float(val))
-                    work.update_constraints()
-                    samples.append(quantities(work.valuesdict()))
-                else:
-                    samples.append(quantities({**base, **dict(zip(names, d, strict=True))}))
-            samples = np.array(samples)
+            samples = np.array(
+                [quantities(moved(dict(zip(names, map(float, d), strict=True)))) for d in draws]
+            )
             qcov = np.cov(samples, rowvar=False)
             err = np.nanstd(samples, axis=0, ddof=1)
+        else:
+            J = np.zeros((q0.size, len(names)))
+            for j, n in enumerate(names):
+                h = 1e-6 * max(abs(p[n].value), 1e-3)
+                up = quantities(moved({n: base[n] + h}))
+                J[:, j] = (up - quantities(moved({n: base[n] - h}))) / (2 * h)
+            qcov = J @ cov @ J.T
+            err = np.sqrt(np.clip(np.diag(qcov), 0, None))
     return q0, err, qcov
 
 

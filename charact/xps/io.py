@@ -1390,8 +1390,9 @@ def vendor_fit(ds: xr.Dataset, region: str, *, level: int = 0) -> list[dict[str,
     Returns
     -------
     list of dict
-        ``{"name", "be", "fwhm", "area"}`` per component, in export order; empty when the file
-        holds no fit.
+        ``{"name", "be", "fwhm", "area", "variable"}`` per component (``variable``: the
+        dataset variable holding its curve), in export order; empty when the file holds no
+        fit. A component curve with fewer than three finite points is left out.
     """
     key = _match_region(ds, region)
     dim = ds[key].dims[1]
@@ -1435,6 +1436,7 @@ def vendor_fit(ds: xr.Dataset, region: str, *, level: int = 0) -> list[dict[str,
                 "be": be,
                 "fwhm": float(fwhm),
                 "area": float(np.trapezoid(ys, xs)),
+                "variable": str(v),
             }
         )
     return out

@@ -9,13 +9,14 @@ whose position, width and size charact then fits to the measured spectrum. What 
 say, on the real files in ``shared/data/xps``:
 
 * the hard-carbon workbook (Avantage, 2024): the C–C, C–O–C, C=O and shake-up components are
-  GL(30) products to 1e-6 of their height; the sp² line is a GL product with an exponential
+  GL(30) products to ≤ 5e-6 of their height; the sp² line is a GL product with an exponential
   tail to higher binding energy (:func:`charact.core.lineshapes.gl_tail`, to 3e-5);
 * the TFSI CSVs: every component is a Lorentzian raised to the power 1.53 and broadened by a
   Gaussian whose FWHM is 1.68 × the Lorentzian's — :func:`charact.core.lineshapes.la` with
-  α = β = 1.53 and m = 1.68 F — to 1e-5 of the height (a fixed L/G ratio, so the Gaussian
-  width follows the fitted FWHM: shape ``{"m_per_fwhm": 1.68}``). SGL/GL(p) match these
-  curves only to ~2e-3, and their heavier tails shift the weak shoulders by several %.
+  α = β = 1.53 and m = 1.68 F — to ≤ 1e-4 of the height, most to ~1e-5 (a fixed L/G
+  ratio, so the Gaussian width follows the fitted FWHM: shape ``{"m_per_fwhm": 1.68}``).
+  SGL/GL(p) match these curves only to ~2e-3, and their heavier tails shift the weak
+  shoulders by several %.
 
 Areas: the vendor's areas (and :func:`vendor_fit`) are integrals over the exported range;
 :func:`window_areas` integrates charact's fitted components over the same range, so the two
@@ -36,7 +37,7 @@ from scipy.optimize import least_squares
 from ..core.errors import InputError
 from ..core.lineshapes import get_lineshape
 from .fit import RegionFit
-from .io import _match_region, vendor_fit
+from .io import _match_region, get_region, vendor_fit
 from .models import Component
 
 __all__ = ["CANDIDATE_SHAPES", "vendor_components", "window_areas"]
@@ -50,11 +51,15 @@ CANDIDATE_SHAPES: dict[str, dict[str, float]] = {
 }
 
 
-def _match_shape(x: np.ndarray, y: np.ndarray, name: str, start: dict[str, float]):
+def _match_shape(
+    x: np.ndarray, y: np.ndarray, measured: dict[str, Any], name: str, start: dict[str, float]
+):
+    """Least-squares match of one component curve by lineshape ``name``, started from the
+    curve's measured position and FWHM (:func:`charact.xps.io.vendor_fit`)."""
     shape = get_lineshape(name)
-    i = int(np.argmax(y))
     names = ["height", "center", "fwhm", *start]
-    p0 = [float(y[i]), float(x[i]), 0.8 * _crude_fwhm(x, y, i), *start.values()]
+    fwhm = measured["fwhm"] if math.isfinite(measured["fwhm"]) else 0.1 * float(np.ptp(x))
+    p0 = [float(y.max()), measured["be"], 0.8 * fwhm, *start.values()]
     lo = [0.0, float(x.min()), 1e-3] + [max(shape.spec(k).min, 0.0) for k in start]
     hi = [np.inf, float(x.max()), float(np.ptp(x))] + [min(shape.spec(k).max, 50.0) for k in start]
     p0 = [min(max(v, a + 1e-9), b - 1e-9) if math.isfinite(b) else max(v, a + 1e-9)
@@ -66,11 +71,6 @@ def _match_shape(x: np.ndarray, y: np.ndarray, name: str, start: dict[str, float
     res = least_squares(resid, p0, bounds=(lo, hi), x_scale="jac")
     rel = float(np.sqrt(np.mean(res.fun**2)) / max(float(y.max()), 1e-300))
     return rel, dict(zip(names, map(float, res.x), strict=True))
-
-
-def _crude_fwhm(x: np.ndarray, y: np.ndarray, i: int) -> float:
-    above = x[y >= 0.5 * y[i]]
-    return float(max(above.max() - above.min(), 2 * abs(x[1] - x[0])))
 
 
 def vendor_components(
@@ -100,19 +100,22 @@ def vendor_components(
     Returns
     -------
     list of (Component, dict)
-        Per exported component, in export order: a :class:`Component` (lineshape and its
-        shape parameters fixed to the best match; position and FWHM as starting values) and
+        Per exported component that :func:`charact.xps.io.vendor_fit` measures (a curve
+        with fewer than three finite points is left out), in export order: a
+        :class:`Component` (lineshape and its shape parameters fixed to the best match;
+        position and FWHM as starting values) and
         ``{"name", "lineshape", "shape", "match_rel_rms", "vendor": <vendor_fit entry>}``.
 
     Raises
     ------
     InputError
-        The dataset holds no vendor components for this region, or an unknown shape is named.
+        The dataset holds no vendor components for this region, the level is out of range,
+        or an unknown shape is named.
     """
     key = _match_region(ds, region)
+    get_region(ds, key, level=level)  # the level must exist
     measured = vendor_fit(ds, key, level=level)
-    names = [str(v) for v in ds.data_vars if str(v).startswith(f"{key}__component_")]
-    if not measured or not names:
+    if not measured:
         src = ds.attrs.get("source_file") or "dataset"
         raise InputError(f"{src}: region {key} holds no vendor component curves")
     unknown = [s for s in shapes if s not in CANDIDATE_SHAPES]
@@ -124,10 +127,10 @@ def vendor_components(
     x = np.asarray(ds[ds[key].dims[1]].values, float)
     bg = np.asarray(ds[f"{key}__background"].values[level], float)
     out = []
-    for v, meas in zip(names, measured, strict=True):
-        y = np.asarray(ds[v].values[level], float) - bg
+    for meas in measured:
+        y = np.asarray(ds[meas["variable"]].values[level], float) - bg
         ok = np.isfinite(y)
-        tried = [(*_match_shape(x[ok], y[ok], s, CANDIDATE_SHAPES[s]), s) for s in shapes]
+        tried = [(*_match_shape(x[ok], y[ok], meas, s, CANDIDATE_SHAPES[s]), s) for s in shapes]
         floor = min(t[0] for t in tried)
         # the simplest candidate (in the given order) that matches as well as the best one
         rel, pars, s = next(t for t in tried if t[0] <= max(1.5 * floor, 1e-5))

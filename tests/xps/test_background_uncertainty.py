@@ -13,7 +13,13 @@ from charact.core.data import make_spectrum
 from charact.core.lineshapes import get_lineshape, gl
 from charact.core.registry import BASELINES
 from charact.xps import fit as xfit
-from charact.xps.backgrounds import background_jacobian, linear_jacobian
+from charact.xps.backgrounds import (
+    background_and_jacobian,
+    background_jacobian,
+    linear_jacobian,
+    shirley,
+    shirley_jacobian,
+)
 from charact.xps.fit import fit_region
 
 X = np.arange(280.0, 296.0, 0.1)
@@ -78,6 +84,40 @@ def test_shirley_and_tougaard_jacobians_match_finite_differences(method, params)
     ref = _finite_differences(lambda v: func(X, v, end_points=5, **params), y)
     np.testing.assert_allclose(d, ref, atol=1e-7 * np.abs(ref).max())
     assert np.abs(d[:, 5:-5]).max() > 1e-4  # Shirley/Tougaard depend on the peak region too
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("linear", {}),
+        ("shirley", {}),
+        ("tougaard", {}),
+        ("tougaard", {"B": 2000.0}),
+        ("tougaard", {"C": 551.0, "D": 436.0}),
+    ],
+)
+def test_background_and_jacobian_together_are_the_separate_numbers(method, params):
+    # one pass (the Shirley iteration, the Tougaard kernel computed once) gives bit for bit
+    # what the background function and background_jacobian give separately
+    y = np.random.default_rng(7).poisson(_expected(0.02)).astype(float)
+    b, d = background_and_jacobian(method, X, y, end_points=5, **params)
+    func = BASELINES.get(method).func
+    np.testing.assert_array_equal(b, func(X, y, end_points=5, **params))
+    np.testing.assert_array_equal(d, background_jacobian(method, X, y, end_points=5, **params))
+
+
+def test_shirley_jacobian_reuses_a_computed_background():
+    y = np.random.default_rng(8).poisson(_expected(0.02)).astype(float)
+    bg = shirley(X, y)
+    np.testing.assert_array_equal(shirley_jacobian(X, y, background=bg), shirley_jacobian(X, y))
+    # the straight-line fallback (no signal above the background) is recognised too
+    flat = np.linspace(100.0, 50.0, X.size)
+    flat[:5] = 100.0
+    bg = shirley(X, flat)
+    np.testing.assert_array_equal(
+        shirley_jacobian(X, flat, background=bg), shirley_jacobian(X, flat)
+    )
+    assert shirley_jacobian.__doc__ is not None and "\\frac{" in shirley_jacobian.__doc__
 
 
 def test_no_background_has_zero_jacobian():

@@ -81,6 +81,24 @@ def test_lf_component_recovers_generated_truth():
     assert c.area == pytest.approx(truth_area, rel=0.02)
 
 
+def test_per_fwhm_scaling_only_for_width_parameters():
+    # "<param>_per_fwhm" makes a width follow the FWHM; GL's m is a mixing fraction, not a
+    # width: rejected up front instead of failing mid-fit with m = 0.9 × FWHM.
+    x = np.arange(280.0, 290.0, 0.05)
+    y = 100.0 + gl(x, 1000.0, 284.8, 1.2, 0.3)
+    da = make_spectrum(x, y, axis="binding_energy", technique="xps")
+    kw = {"region": "C1s", "be": 284.8, "be_min": 284.0, "be_max": 285.5, "fwhm": 1.2,
+          "fwhm_min": 0.5, "fwhm_max": 3.0}  # fmt: skip
+    comp = Component(name="C-C", lineshape="gl", shape={"m_per_fwhm": 0.9}, **kw)
+    with pytest.raises(InputError, match="no width parameter 'm' to scale with the FWHM"):
+        fit_region(da, components=[comp], background="linear", reference=None)
+    # LA's m is a Gaussian width: allowed
+    comp = Component(name="C-C", lineshape="la", shape={"alpha": 1.5, "beta": 1.5,
+                     "m_per_fwhm": 1.0}, **kw)  # fmt: skip
+    res = fit_region(da, components=[comp], background="linear", reference=None)
+    assert res.levels[0].components[0].be == pytest.approx(284.8, abs=0.05)
+
+
 # --------------------------------------------------------------------------- weighting
 
 
@@ -226,6 +244,22 @@ def test_vendor_components_need_vendor_curves():
     ds = read(shared_file("xps", "lg4x_examples", "PET_C1s.csv"))
     with pytest.raises(InputError, match="no vendor component curves"):
         vendor_components(ds, "C1s")
+
+
+def test_vendor_components_bad_level_and_empty_curve():
+    # A level the file does not have is an InputError (was IndexError); a component curve
+    # with no finite points is left out as vendor_fit leaves it out (was "argmax of an
+    # empty sequence"), and the others stay paired with their own curves.
+    path = shared_file("xps", "theoechem_TFSI_IL_on_Au", "20240228_Au_MPPipTFSIIol3_F_1s.csv")
+    ds = read(path)
+    with pytest.raises(InputError, match="etch level 5 out of range"):
+        vendor_components(ds, "F1s", level=5)
+    first = next(v for v in ds.data_vars if str(v).startswith("F1s__component_"))
+    ds[first] = ds[first] * np.nan
+    pairs = vendor_components(ds, "F1s")
+    assert [info["vendor"]["variable"] for _, info in pairs] == ["F1s__component_2"]
+    assert pairs[0][0].be == pytest.approx(685.7, abs=0.1)
+    assert pairs[0][1]["match_rel_rms"] < 1e-4
 
 
 # --------------------------------------------------------------------------- CasaXPS Tougaard
