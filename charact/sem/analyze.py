@@ -1004,6 +1004,16 @@ def measure_thickness(
     if not fit.converged:
         flags.append(f"the edge fit did not converge in {fit.n_iter} iterations")
     med = float(np.nanmedian(bottom - top)) if n_ok else math.nan
+    if med < 0.5:
+        # a sharp step between two classes passes through the middle grey in a pixel or
+        # two: the fit sees no plateau and collapses the "layer" to a fraction of a pixel
+        # (a real layer of 1 px fits ~1 px; a blurred step ~ its blur, flagged below)
+        raise InputError(
+            f"{name}: found no layer between two others: grey class {layer} fits "
+            f"{med:.2g} px thick, under half a pixel: it is the step between its "
+            "neighbours, not a layer",
+            hint="choose the layer's grey class with --layer (0 = darkest) or change --classes",
+        )
     lev_a, lev_l, lev_b = (
         float(np.nanmedian(v)) for v in (fit.level_above, fit.level_layer, fit.level_below)
     )

@@ -360,6 +360,17 @@ def test_thickness_tilt_correction_and_errors():
     step = np.clip(step + np.random.default_rng(0).normal(0, 3, step.shape), 0, 255)
     step_da = image_from_array(step.astype(np.uint8), pixel_size_nm=1.0, pixel_size_source="user")
     assert any("hard to tell apart" in f for f in measure_thickness(step_da).flags)
+    # a sharp step (bright above, black below) passes through the middle grey in a pixel:
+    # not a layer of a fraction of a pixel
+    sharp = np.zeros((100, 100), np.uint8)
+    sharp[:50] = 255
+    sharp_da = image_from_array(sharp, pixel_size_nm=1.0, pixel_size_source="user")
+    with pytest.raises(InputError, match="found no layer between two others"):
+        measure_thickness(sharp_da)
+    # a real 1-px layer is still measured
+    thin, _truth = cross_section_image(thickness_px=1.0, blur_px=0.5, seed=3)
+    thin_da = image_from_array(thin, pixel_size_nm=1.0, pixel_size_source="user")
+    assert measure_thickness(thin_da).stats()["median"] == pytest.approx(1e-3, rel=0.2)
     tiny = np.random.default_rng(1).integers(0, 255, (4, 5)).astype(np.uint8)
     with pytest.raises(InputError, match="image: found no layer"):
         measure_thickness(image_from_array(tiny, pixel_size_nm=1.0, pixel_size_source="user"))

@@ -167,6 +167,16 @@ def test_sem_thickness(tmp_path, capsys):
     assert (tmp_path / "t.svg").read_text().lstrip().startswith("<?xml")
 
 
+def test_sem_thickness_of_a_sharp_step_is_an_error(tmp_path, capsys):
+    # bright above, black below: the one grey pixel of the step is not a layer
+    img = np.zeros((100, 100), np.uint8)
+    img[:50] = 255
+    png = write_png(img, tmp_path / "step.png")
+    code, _out, err = run(capsys, "sem", "thickness", str(png), "--pixel-size", "50nm")
+    assert code != 0
+    assert "found no layer between two others" in err
+
+
 def test_sem_size_every_pipeline_option_reaches_the_settings(fei, tmp_path, capsys):
     path, truth = fei
     out_json = tmp_path / "o.json"
