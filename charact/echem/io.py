@@ -51,7 +51,6 @@ from ..core.errors import (
     CorruptFileError,
     FormatError,
     InputError,
-    UnknownFormatError,
 )
 from ..core.provenance import charact_version
 from ..core.readers import Reader, register_reader
@@ -1041,16 +1040,6 @@ def read_gamry_dta(path: str | PathLike[str]) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------- registration
-
-
-def _reject_land_native(path: Path) -> None:
-    if path.suffix.lower() in (".ccs", ".cex"):
-        raise UnknownFormatError(
-            f"LAND native {path.suffix} files are unsupported (no open description of the "
-            "format exists)",
-            path=path,
-            hint="export to xlsx in LANDdt (File > Export) and read the .xlsx",
-        )
 
 
 register_reader(

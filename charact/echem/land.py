@@ -26,6 +26,7 @@ The native ``.ccs``/``.cex`` files have no open description and are rejected wit
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from os import PathLike
@@ -189,10 +190,14 @@ def read_land_xls(path: str | PathLike[str]) -> xr.Dataset:
             path=p,
             hint="pip install 'charact[land-xls]', or export to xlsx in LANDdt",
         ) from None
+    log = io.StringIO()  # xlrd writes its warnings to stdout by default
     try:
-        book = xlrd.open_workbook(str(p))
+        book = xlrd.open_workbook(str(p), logfile=log)
     except Exception as exc:  # xlrd raises XLRDError, struct errors, … on damaged files
-        raise CorruptFileError(f"not a readable .xls workbook ({exc})", path=p) from None
+        said = " ".join(log.getvalue().split())
+        raise CorruptFileError(
+            f"not a readable .xls workbook ({exc}{'; xlrd: ' + said if said else ''})", path=p
+        ) from None
     sheets = {}
     for sh in book.sheets():
         rows = []
@@ -281,6 +286,12 @@ def _land_dataset(sheets: dict[str, list[tuple[Any, ...]]], p: Path, container: 
     state_col = next((j for j, n in enumerate(names) if n in ("State", "Step Type", "Mode")), None)
     cycle_col = next((j for j, n in enumerate(names) if n in ("Cycle", "Cycle Index")), None)
     step_col = next((j for j, n in enumerate(names) if n in ("Step", "Step Index")), None)
+    used = [time_col, volt[0], cur[0], state_col, cycle_col, step_col]
+    if cap is not None:
+        used.append(cap[0])
+    # a csv row is a line of text: one shorter than the header is a cut-off file; a sheet's
+    # row may end early where its trailing cells are empty, so only the columns read count
+    width = len(names) if container == "csv" else 1 + max(c for c in used if c is not None)
     n = len(body)
     t = np.empty(n)
     v = np.empty(n)
@@ -290,6 +301,12 @@ def _land_dataset(sheets: dict[str, list[tuple[Any, ...]]], p: Path, container: 
     cyc = np.zeros(n, dtype=np.int64)
     stp = np.zeros(n, dtype=np.int64)
     for j, (sheet, row_no, row) in enumerate(body):
+        where = f"line {row_no}" if container == "csv" else f"sheet {sheet!r} row {row_no}"
+        if len(row) < width:
+            raise CorruptFileError(
+                f"{where}: expected {width} columns, found {len(row)} (is the file cut short?)",
+                path=p,
+            )
         try:
             t[j] = parse_land_time(row[time_col])
             v[j] = _f(row[volt[0]]) * volt[1]
@@ -303,7 +320,7 @@ def _land_dataset(sheets: dict[str, list[tuple[Any, ...]]], p: Path, container: 
             if step_col is not None:
                 stp[j] = int(_f(row[step_col]))
         except (ValueError, IndexError, TypeError) as exc:
-            raise CorruptFileError(f"sheet {sheet!r} row {row_no}: {exc}", path=p) from None
+            raise CorruptFileError(f"{where}: {exc}", path=p) from None
     # LAND writes the current magnitude in some versions; the State column gives the sign
     st = np.array([s.upper() for s in state])
     if state_col is not None:

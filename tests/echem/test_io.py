@@ -215,6 +215,30 @@ def test_land_csv_export(tmp_path, iu):
         land.read_land_csv(bad)
 
 
+def test_land_csv_cut_short_names_the_line(tmp_path):
+    # a truncated LAND .csv: the last line is cut mid-row (was "tuple index out of range")
+    cols, _ = cycling_record([2.0, 1.8], [1.7, 1.75], current_mA=0.4, points_per_half=15)
+    lines = write_land_xlsx(cols, tmp_path / "l.csv", layout="index").read_text().splitlines()
+    cut = tmp_path / "cut.csv"
+    cut.write_text("\n".join([*lines[:-1], lines[-1][:12]]) + "\n", encoding="utf-8")
+    with pytest.raises(
+        CorruptFileError, match=rf"line {len(lines)}: expected 11 columns, found \d"
+    ):
+        land.read_land_csv(cut)
+
+
+def test_land_xls_damaged_keeps_xlrd_warnings_off_stdout(tmp_path, capsys):
+    pytest.importorskip("xlrd")
+    pytest.importorskip("xlwt")
+    cols, _ = cycling_record([2.0, 1.8], [1.7, 1.75], current_mA=0.4, points_per_half=15)
+    raw = write_land_xlsx(cols, tmp_path / "l.xls", layout="record").read_bytes()
+    bad = tmp_path / "bad.xls"
+    bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CorruptFileError, match="not a readable .xls workbook.*xlrd: WARNING"):
+        land.read_land_xls(bad)
+    assert capsys.readouterr().out == ""
+
+
 def test_land_time_past_24_hours_and_blanks():
     assert parse_land_time("27:03:04.5") == pytest.approx(27 * 3600 + 184.5)
     assert parse_land_time("1d 02:00:00") == 93600
