@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..core.errors import InputError
-from ._common import console
+from ._common import console, err_console
 
 app = typer.Typer(
     help="Electrochemistry: cycling/CE/rate, CV peaks, EIS (Kramers-Kronig, equivalent "
@@ -181,6 +181,23 @@ def cv(
     rates), the b-value of each peak (and D by Randles–Sevcik given n, area, concentration)."""
     from ..echem.cv import analyze_scan_rates, find_cv_peaks
 
+    if len(files) == 1:
+        given = [
+            name
+            for name, value in (
+                ("--scan-rates", scan_rates),
+                ("--n-electrons", n_electrons),
+                ("--area-cm2", area_cm2),
+                ("--conc-mol-cm3", conc),
+            )
+            if value is not None
+        ]
+        if given:
+            err_console.print(
+                f"[yellow]warning:[/yellow] {', '.join(given)} ignored: the scan-rate analysis "
+                "(b-value, Randles–Sevcik) needs several files, one per scan rate",
+                highlight=False,
+            )
     records = [_read(f, sample) for f in files]
     results = [find_cv_peaks(ds, prominence=prominence) for ds in records]
     for file, res in zip(files, results, strict=True):
@@ -194,7 +211,7 @@ def cv(
                 ", ".join(f"{v:.3f}" for v in c["anodic_peaks_V"]),
             )
         console.print(table)
-        long = [t for t in results[0].tracks if len(t["cycles"]) > 1] if res is results[0] else []
+        long = [t for t in res.tracks if len(t["cycles"]) > 1]
         for t in long:
             console.print(
                 f"  track {t['name']} ({t['direction']}): cycles {t['cycles'][0]}–"
@@ -296,9 +313,11 @@ def eis(
         f"{100 * kk.max_residual:.2f} % -> {verdict}"
     )
     fitres = None
+    # the DRT first: the circuit fit reuses its GCV λ for its starting peaks
+    drtres = fit_drt((f, z), method=drt_method, lam=drt_lambda) if drt else None
     if circuit:
         arc_labels = [s.strip() for s in labels.split(",")] if labels else None
-        fitres = fit_circuit((f, z), circuit, arc_labels=arc_labels)
+        fitres = fit_circuit((f, z), circuit, arc_labels=arc_labels, drt=drtres)
         fitres.fit.provenance.update(
             {
                 k: ds.attrs.get(k, "")
@@ -326,9 +345,7 @@ def eis(
         console.print(table)
         for flag in d["flags"]:
             console.print(f"[yellow]note:[/yellow] {flag}")
-    drtres = None
-    if drt:
-        drtres = fit_drt((f, z), method=drt_method, lam=drt_lambda)
+    if drtres is not None:
         doc["drt"] = drtres.to_dict()
         console.print(
             f"DRT: λ = {drtres.lam:.3g} ({drtres.method}; GCV {drtres.lambda_gcv:.3g}, "
@@ -431,18 +448,18 @@ def conductivity(
     thickness_um: float = typer.Option(
         None,
         "--thickness-um",
-        help="Film thickness in µm (default: the sample metadata of the data, if any).",
+        help="Film thickness in µm (required: no supported file format records it).",
     ),
     area_cm2: float = typer.Option(
         None,
         "--area-cm2",
-        help="Electrode area in cm² (default: the sample metadata of the data, if any).",
+        help="Electrode area in cm² (default: the area an EC-Lab file's header states, if any).",
     ),
     temperatures: str = typer.Option(
         None,
         "--temperatures",
         help="Temperatures in °C, comma separated, one per file (enables the Arrhenius fit; "
-        "default: each file's temperature attribute when every file has one).",
+        "no supported file format records the temperature).",
     ),
     form: str = typer.Option("sigma", "--form", help="sigma (ln σ vs 1/T) or sigmaT (ln σT)."),
     sample: str = SampleOpt,

@@ -1,10 +1,12 @@
 """Sample quantities (active mass, area, film thickness, temperature) from a Dataset's attrs.
 
 An explicit option always wins. Otherwise a value is taken from the measurement's attrs —
-what the file says (EC-Lab's ``active_mass_mg``/``area_cm2`` header fields) or what the
-catalogue attached from the sample manifest (plain keys such as ``mass_mg``,
-``thickness_um``, ``temperature_C``, or a ``sample_metadata`` dict / JSON string holding
-them). The result documents say which source was used.
+what the file says (EC-Lab's ``active_mass_mg``/``area_cm2`` header fields: the only ones a
+charact reader sets) or what a caller of the Python API put there (plain keys such as
+``mass_mg``, ``thickness_um``, ``temperature_C``, or a ``sample_metadata`` dict / JSON
+string holding them, e.g. from another tool's files). The catalogue does not use these
+attrs: it passes the sample manifest's values as explicit arguments. The result documents
+say which source was used.
 """
 
 from __future__ import annotations

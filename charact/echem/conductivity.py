@@ -145,12 +145,13 @@ def quantify_conductivity(
         Impedance Datasets (or ``(frequency_Hz, Z)`` pairs) of a film between blocking
         electrodes.
     thickness_um, area_cm2
-        Film thickness and area. Default: from the first spectrum's attrs (the sample's
-        ``thickness_um``/``area_cm2`` attached by the catalogue, see
-        :func:`charact.echem._meta.sample_quantity`); an error when neither says.
+        Film thickness and area. Default: from the first spectrum's attrs (see
+        :func:`charact.echem._meta.sample_quantity`; of the readers only EC-Lab's sets one,
+        ``area_cm2`` from its header; other attrs are what the caller put there); an error
+        when neither says.
     temperatures_C
         One per spectrum. Default: each spectrum's ``temperature_C`` (or ``temperature_K``)
-        attr when every spectrum has one; otherwise no Arrhenius fit.
+        attr when every spectrum has one (no reader sets it); otherwise no Arrhenius fit.
     """
     first = spectra[0] if spectra else None
     thickness, t_src = sample_quantity(first, "thickness_um", thickness_um)
@@ -158,7 +159,7 @@ def quantify_conductivity(
     missing = [n for n, v in (("thickness_um", thickness), ("area_cm2", area)) if v is None]
     if missing:
         raise InputError(
-            f"{' and '.join(missing)} not given and not in the sample metadata of the data; "
+            f"{' and '.join(missing)} not given and not in the data's attrs; "
             "give --thickness-um/--area-cm2"
         )
     assert thickness is not None and area is not None

@@ -259,8 +259,8 @@ def quantify_cycling(
         ``"auto"`` (from the median voltage under current; the basis is recorded).
     mass_mg, area_cm2
         Active mass (mg) and electrode area (cm²) for mAh/g and mAh/cm²; default: what the
-        Dataset's attrs say (the file's ``active_mass_mg``/``area_cm2``, or the sample's
-        ``mass_mg``/``area_cm2`` attached by the catalogue; see
+        Dataset's attrs say (the file's ``active_mass_mg``/``area_cm2``, as EC-Lab's header
+        gives them, or ``mass_mg``/``area_cm2`` a caller put there; see
         :func:`charact.echem._meta.sample_quantity`), else not computed. The source used
         is stored (``mass_source``/``area_source``).
     reference_cycle

@@ -185,6 +185,8 @@ class _Setup:
 
 def _setup(f: np.ndarray, z: np.ndarray, points_per_decade: int) -> _Setup:
     scale = float(np.max(np.abs(z)))
+    if not scale > 0:
+        raise InputError("the impedance is zero at every frequency: there is no DRT to compute")
     zs = z / scale
     w = 2 * np.pi * f
     t_lo, t_hi = 1 / w.max(), 1 / w.min()
@@ -279,15 +281,23 @@ def _find_drt_peaks(
     return peaks, edge
 
 
-def start_peaks(f: np.ndarray, z: np.ndarray, *, sharpen: float = 30.0) -> list[dict[str, float]]:
+def start_peaks(
+    f: np.ndarray, z: np.ndarray, *, sharpen: float = 30.0, drt: DRTResult | None = None
+) -> list[dict[str, float]]:
     """DRT peaks to start circuit fits from: those at the GCV λ and those at λ/``sharpen``.
 
     The GCV λ can merge two arcs a decade apart into one broad peak; the sharper DRT
     separates them. Peaks of the sharper DRT within 0.3 decades of a GCV peak are dropped
     as duplicates. Only the measured τ range counts (edge peaks are left out).
+
+    ``drt``: a :func:`fit_drt` result; when it was computed on these very points and τ grid,
+    its GCV λ is reused (the same value the scan would find) instead of a second λ scan.
     """
     st = _setup(f, z, 10)
-    lam, _ = _lambda_gcv(st.prob)
+    if drt is not None and _same_problem(drt, st):
+        lam = float(drt.lambda_gcv)
+    else:
+        lam, _ = _lambda_gcv(st.prob)
     out: list[dict[str, float]] = []
     for k, lam_k in enumerate((lam, lam / sharpen)):
         x = st.prob.solve(lam_k)
@@ -297,6 +307,17 @@ def start_peaks(f: np.ndarray, z: np.ndarray, *, sharpen: float = 30.0) -> list[
                 continue
             out.append(pk)
     return out
+
+
+def _same_problem(drt: DRTResult, st: _Setup) -> bool:
+    """Whether ``drt`` was computed on the points and τ grid of ``st``."""
+    return (
+        drt.frequency.shape == st.f.shape
+        and drt.tau.shape == st.ln_tau.shape
+        and bool(np.array_equal(drt.frequency, st.f))
+        and bool(np.array_equal(drt.z, st.z))
+        and bool(np.allclose(np.log(drt.tau), st.ln_tau, rtol=0, atol=1e-9))
+    )
 
 
 def fit_drt(

@@ -96,62 +96,16 @@ def _z_ws(w: np.ndarray, p: Sequence[float]) -> np.ndarray:
     return p[0] * np.tanh(s) / s
 
 
-# Each ``_zj_*`` returns Z and its complex derivatives dZ/dp (one column per parameter), so
-# fits get an analytic Jacobian instead of finite differences.
-
-
-def _zj_r(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    return np.full(w.shape, p[0], dtype=complex), np.ones((w.size, 1), complex)
-
-
-def _zj_c(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    z = 1.0 / (1j * w * p[0])
-    return z, (-z / p[0])[:, None]
-
-
-def _zj_l(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    return 1j * w * p[0], (1j * w)[:, None]
-
-
-def _zj_cpe(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    # Z = (jω)^-α / Q;  dZ/dQ = -Z/Q;  dZ/dα = -Z ln(jω), ln(jω) = ln ω + jπ/2
-    z = 1.0 / (p[0] * (1j * w) ** p[1])
-    return z, np.column_stack([-z / p[0], -z * (np.log(w) + 0.5j * np.pi)])
-
-
-def _zj_w(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    unit = (1 - 1j) / np.sqrt(w)
-    return p[0] * unit, unit[:, None]
-
-
-def _zj_wo(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    # Z = R coth(s)/s, s = √(jωτ):  dZ/dτ = -R/(2τ) (coth²s − 1 + coth(s)/s)
-    s = np.sqrt(1j * w * p[1])
-    coth = 1.0 / np.tanh(s)
-    unit = coth / s
-    dtau = -p[0] / (2 * p[1]) * (coth * coth - 1.0 + unit)
-    return p[0] * unit, np.column_stack([unit, dtau])
-
-
-def _zj_ws(w: np.ndarray, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-    # Z = R tanh(s)/s, s = √(jωτ):  dZ/dτ = R/(2τ) (1 − tanh²s − tanh(s)/s)
-    s = np.sqrt(1j * w * p[1])
-    th = np.tanh(s)
-    unit = th / s
-    dtau = p[0] / (2 * p[1]) * (1.0 - th * th - unit)
-    return p[0] * unit, np.column_stack([unit, dtau])
-
-
 @dataclass(frozen=True)
 class ElementType:
-    """An element type: parameter names, units, bounds, Z and Z with its derivatives."""
+    """An element type: parameter names, units, Z and bounds (Z with its derivatives is
+    compiled inline by :meth:`Circuit.compile`)."""
 
     prefix: str
     params: tuple[str, ...]
     units: tuple[str, ...]
     func: Callable[[np.ndarray, Sequence[float]], np.ndarray]
     bounds: tuple[tuple[float, float], ...]
-    zjac: Callable[[np.ndarray, Sequence[float]], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 #: Element types by prefix; longest prefixes are matched first when parsing.
@@ -162,14 +116,13 @@ ELEMENTS: dict[str, ElementType] = {
         ("F*s^(alpha-1)", "1"),
         _z_cpe,
         ((0, np.inf), (0.3, 1.0)),
-        _zj_cpe,
     ),
-    "Wo": ElementType("Wo", ("R", "tau"), ("ohm", "s"), _z_wo, ((0, np.inf), (0, np.inf)), _zj_wo),
-    "Ws": ElementType("Ws", ("R", "tau"), ("ohm", "s"), _z_ws, ((0, np.inf), (0, np.inf)), _zj_ws),
-    "W": ElementType("W", ("sigma",), ("ohm*s^-0.5",), _z_w, ((0, np.inf),), _zj_w),
-    "R": ElementType("R", ("R",), ("ohm",), _z_r, ((0, np.inf),), _zj_r),
-    "C": ElementType("C", ("C",), ("F",), _z_c, ((0, np.inf),), _zj_c),
-    "L": ElementType("L", ("L",), ("H",), _z_l, ((0, np.inf),), _zj_l),
+    "Wo": ElementType("Wo", ("R", "tau"), ("ohm", "s"), _z_wo, ((0, np.inf), (0, np.inf))),
+    "Ws": ElementType("Ws", ("R", "tau"), ("ohm", "s"), _z_ws, ((0, np.inf), (0, np.inf))),
+    "W": ElementType("W", ("sigma",), ("ohm*s^-0.5",), _z_w, ((0, np.inf),)),
+    "R": ElementType("R", ("R",), ("ohm",), _z_r, ((0, np.inf),)),
+    "C": ElementType("C", ("C",), ("F",), _z_c, ((0, np.inf),)),
+    "L": ElementType("L", ("L",), ("H",), _z_l, ((0, np.inf),)),
 }
 
 
@@ -310,15 +263,6 @@ class Circuit:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return ev(self.root)
 
-    def impedance_jacobian(self, f: Any, p: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
-        """Z and its complex derivatives dZ/dp (shape ``(n_freq, n_params)``), analytically.
-
-        Series: dZ/dp is that of the branch holding p. Parallel: Z = 1/Σ 1/Z_i, so
-        dZ/dp = (Z/Z_i)² dZ_i/dp for p in branch i. Every subtree's parameters are contiguous
-        (elements are numbered depth first), so each node owns a block of columns.
-        """
-        return self.compile(f)(p)
-
     def compile(self, f: Any) -> Callable[[Any], tuple[np.ndarray, np.ndarray]]:
         """An evaluator ``p -> (Z, dZ/dp)`` for fixed frequencies ``f`` (Hz).
 
@@ -392,20 +336,8 @@ class Circuit:
                     jac[:, :, k] = unit
                     return r * unit
 
-            else:  # an element registered without a compiled form
-                etype = ELEMENTS[et]
-                sl = self._slices[node.name]
-
-                def ev(p: np.ndarray, jac: np.ndarray) -> Any:
-                    zs = []
-                    for j in range(p.shape[0]):
-                        if etype.zjac is not None:
-                            zj, jj = etype.zjac(w, p[j, sl])
-                        else:
-                            zj, jj = self._numeric_zjac(etype, w, p[j, sl])
-                        jac[j, :, sl] = jj
-                        zs.append(zj)
-                    return np.array(zs)
+            else:
+                raise NotImplementedError(f"element type {et!r} ({node.name}) has no compiled form")
 
             return ev
 
@@ -484,19 +416,6 @@ class Circuit:
             return z, jac
 
         return evaluate
-
-    @staticmethod
-    def _numeric_zjac(
-        et: ElementType, w: np.ndarray, p: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        z = et.func(w, p)
-        cols = []
-        for k in range(p.size):
-            q = np.array(p, dtype=float)
-            h = 1e-7 * max(abs(q[k]), 1e-30)
-            q[k] += h
-            cols.append((et.func(w, q) - z) / h)
-        return z, np.column_stack(cols)
 
     def arc_tau(self, p: Sequence[float]) -> list[float]:
         """Time constant of each arc (s), in string order."""
@@ -810,21 +729,15 @@ class _Objective:
     """
 
     def __init__(self, circ: Circuit, f: np.ndarray, z: np.ndarray, weight: np.ndarray) -> None:
-        self.z, self.weight = z, weight
+        self.circ, self.z, self.weight = circ, z, weight
         self.evaluate = circ.compile(f)
-        self.pos, lo, hi = _bounds_arrays(circ)
-        self.lo, self.span = lo, np.where(self.pos, 1.0, hi - lo)
         self._x: np.ndarray | None = None
         self._r = self._j = np.empty(0)
 
     def batch(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Residuals ``(K, 2n)`` and Jacobians ``(K, 2n, P)`` for ``x`` of shape ``(K, P)``."""
-        xc = np.clip(x, -700.0, 700.0)
-        with np.errstate(over="ignore"):
-            ex = np.exp(np.where(self.pos, xc, -xc))
-        q = 1.0 / (1.0 + ex)
-        p = np.where(self.pos, ex, self.lo + self.span * q)
-        dpdx = np.where(self.pos, ex, self.span * q * (1.0 - q))
+        p = _from_internal(self.circ, x)
+        dpdx = _dp_dx(self.circ, p)
         zz, jp = self.evaluate(p)
         with np.errstate(invalid="ignore", over="ignore"):
             r = (zz - self.z) / self.weight
@@ -965,6 +878,7 @@ def fit_circuit(
     fmin: float | None = None,
     fmax: float | None = None,
     weighting: str = "modulus",
+    drt: Any = None,
 ) -> EISFit:
     """Fit an equivalent circuit with automatic starting values and standard errors.
 
@@ -994,6 +908,11 @@ def fit_circuit(
     weighting
         ``"modulus"`` (residuals divided by |Z|, the default: every decade counts) or
         ``"unit"`` (plain residuals in Ohm, as impedance.py's default fit).
+    drt
+        A :func:`charact.echem.drt.fit_drt` result of the same spectrum, computed anyway: its
+        GCV λ is reused for the DRT starting peaks instead of a second λ scan (the fit is the
+        same). Ignored, and the scan run, when the fitted points differ from the DRT's
+        (``fmin``/``fmax``, inductive points left out) or its τ grid is not the default.
 
     Raises
     ------
@@ -1015,6 +934,15 @@ def fit_circuit(
             f"{what}: {int(keep.sum())} usable points for {len(circ.parameter_names)} parameters"
         )
     f, z = f[keep], z[keep]
+    if not np.any(z):
+        raise InputError(f"{what}: the impedance is zero at every frequency: nothing to fit")
+    if weighting == "modulus" and not np.all(z):
+        k = int(np.flatnonzero(z == 0)[0])
+        raise InputError(
+            f"{what}: Z = 0 at {int(np.sum(z == 0))} point(s) (first at {f[k]:.4g} Hz): "
+            "modulus weighting divides each residual by |Z|",
+            hint="drop those points (fmin/fmax) or use weighting='unit'",
+        )
     starts = []
     peaks = None
     complete = bool(start) and set(start) == set(circ.parameter_names)
@@ -1022,7 +950,7 @@ def fit_circuit(
         from .drt import start_peaks
 
         try:
-            peaks = start_peaks(f, z) if f.size >= 5 else None
+            peaks = start_peaks(f, z, drt=drt) if f.size >= 5 else None
         except Exception:  # a failed DRT only costs the better start
             peaks = None
     if peaks:

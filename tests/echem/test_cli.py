@@ -205,9 +205,8 @@ def test_eis_series_on_a_multi_spectrum_file(tmp_path, capsys):
     assert all("R1" in r["parameters"] for r in doc["series"])
 
 
-def test_cv_several_scan_rates(tmp_path):
-    """Two CSV voltammograms at 10 and 40 mV/s with diffusion-limited peaks (i_p ∝ √v):
-    the CLI links the peaks over the files and reports b ≈ 0.5."""
+def _cv_files(tmp_path):
+    """Two CSV voltammograms at 10 and 40 mV/s with diffusion-limited peaks (i_p ∝ √v)."""
     files = []
     for v in (0.01, 0.04):
         up = np.linspace(0.2, 0.7, 600)
@@ -224,6 +223,13 @@ def test_cv_several_scan_rates(tmp_path):
         ]
         p.write_text("time/s,Ewe/V,<I>/mA,cycle number\n" + "\n".join(rows) + "\n")
         files.append(str(p))
+    return files
+
+
+def test_cv_several_scan_rates(tmp_path):
+    """Two CSV voltammograms at 10 and 40 mV/s with diffusion-limited peaks (i_p ∝ √v):
+    the CLI links the peaks over the files and reports b ≈ 0.5."""
+    files = _cv_files(tmp_path)
     out = tmp_path / "rates.json"
     assert main(["echem", "cv", *files, "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
@@ -231,3 +237,26 @@ def test_cv_several_scan_rates(tmp_path):
     assert sr["scan_rates_V_s"] == pytest.approx([0.01, 0.04], rel=1e-3)
     for p in sr["peaks"]:
         assert p["b"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_cv_tracks_of_every_file_and_single_file_options_warned(tmp_path, capsys):
+    files = _cv_files(tmp_path)
+    assert main(["echem", "cv", *files]) == 0
+    out = capsys.readouterr().out
+    # each file's peaks are tracked over its two cycles: printed under each file's table
+    first, second = out.split("cv_0.04.csv")
+    assert "track " in first and "track " in second
+    # with one file the scan-rate options have nothing to act on: said, not silently dropped
+    assert main(["echem", "cv", files[0], "--n-electrons", "1", "--area-cm2", "0.5"]) == 0
+    err = capsys.readouterr().err
+    assert "--n-electrons, --area-cm2 ignored" in " ".join(err.split())
+    assert main(["echem", "cv", files[0]]) == 0
+    assert "ignored" not in capsys.readouterr().err
+
+
+def test_conductivity_help_promises_only_what_readers_set(capsys):
+    # no reader records a film thickness or a temperature; only EC-Lab headers an area
+    assert main(["echem", "conductivity", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "sample metadata" not in text and "temperature attribute" not in text
+    assert "EC-Lab" in text

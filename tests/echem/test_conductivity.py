@@ -78,8 +78,8 @@ def test_bad_input():
 
 
 def test_sample_metadata_in_attrs_is_used_and_options_override():
-    """Thickness, area and temperature from the Dataset attrs (as the catalogue attaches
-    the sample's manifest columns); explicit options win; the source is recorded."""
+    """Thickness, area and temperature from the Dataset attrs (as a caller of the Python
+    API may set them); explicit options win; the source is recorded."""
     from charact.echem.io import make_eis_dataset
     from charact.echem.synthetic import impedance_spectrum
 

@@ -34,6 +34,20 @@ def _tau(r, q, a):
 # --------------------------------------------------------------------------- parser
 
 
+def test_element_without_compiled_form_is_not_implemented(monkeypatch):
+    # compile() has a closed form for every built-in element; a registered element type
+    # without one is refused by name, not fitted with a silent numeric fallback
+    from charact.echem.eis import ELEMENTS, ElementType
+
+    monkeypatch.setitem(
+        ELEMENTS, "G", ElementType("G", ("R",), ("ohm",), lambda w, p: p[0] + 0 * w, ((0, np.inf),))
+    )
+    circ = ec.parse_circuit("R0-G1")
+    assert circ.impedance([1.0, 10.0], [1.0, 2.0]) == pytest.approx([3.0, 3.0])
+    with pytest.raises(NotImplementedError, match="'G' \\(G1\\)"):
+        circ.compile([1.0, 10.0])
+
+
 def test_parse_circuit_names_and_arcs():
     c = ec.parse_circuit("L0-R0-p(R1,CPE1)-p(R2-Wo1,C2)-Ws3")
     assert c.parameter_names == [
@@ -258,6 +272,9 @@ def test_drt_lambda_is_optimised_and_both_criteria_reported():
     assert doc["method"] == "gcv" and doc["lambda"] == doc["lambda_gcv"]
     # on this clean spectrum the two criteria disagree by decades: reported and flagged
     assert doc["lambda_agreement_decades"] > 2
+    # the values docs/echem.md quotes (GCV 7.9e-8, L-curve 4.5e-3), within a factor 1.5
+    assert 7.95e-8 / 1.5 < doc["lambda_gcv"] < 7.95e-8 * 1.5
+    assert 4.47e-3 / 1.5 < doc["lambda_lcurve"] < 4.47e-3 * 1.5
     assert any("disagree" in f for f in doc["flags"])
     # the GCV value at the chosen λ is a minimum: not a grid default left unchanged
     import charact.echem.drt as drt
@@ -307,6 +324,24 @@ def test_drt_bad_input():
     assert math.isfinite(ec.fit_drt((f, z), method="lcurve").lam)
 
 
+def test_zero_impedance_is_an_input_error():
+    # an all-zero spectrum (a shorted or empty channel): no DRT (was a bare numpy
+    # ValueError) and no circuit fit (was a meaningless fit weighted by |Z| = 0)
+    f, _z = impedance_spectrum(CIRCUIT, TRUTH)
+    zero = np.zeros(f.size, complex)
+    with pytest.raises(InputError, match="zero at every frequency"):
+        ec.fit_drt((f, zero))
+    with pytest.raises(InputError, match="zero at every frequency"):
+        ec.fit_circuit((f, zero), "R0-p(R1,C1)")
+    with pytest.raises(InputError, match="zero at every frequency"):
+        ec.fit_circuit((f, zero), "R0-p(R1,C1)", weighting="unit")
+    # a single Z = 0 point cannot carry a modulus weight
+    _f, z = impedance_spectrum(CIRCUIT, TRUTH)
+    z[3] = 0
+    with pytest.raises(InputError, match=r"Z = 0 at 1 point\(s\)"):
+        ec.fit_circuit((f, z), CIRCUIT)
+
+
 def test_drt_main_peak_matches_pydrttools_at_the_same_lambda():
     """Reference: pyDRTtools 0.2 ``runs.simple_run`` on its own LIB_data.txt (Gaussian RBF,
     FWHM coefficient 0.5, first-order penalty, combined Re-Im, inductance fitted, λ = 1e-3),
@@ -352,3 +387,23 @@ def test_drt_main_peak_against_pydrttools_computed_here():
     theirs = float(t[inside][np.argmax(g[inside])])
     main = max(ours.peaks, key=lambda p: p["gamma_max_ohm"])
     assert main["tau_s"] == pytest.approx(theirs, rel=0.10)
+
+
+def test_fit_circuit_reuses_the_gcv_lambda_of_a_given_drt(monkeypatch):
+    # the DRT computed anyway (CLI --drt, the catalogue) gives the GCV λ of the starting
+    # peaks: no second λ scan, and the same fit
+    from charact.echem import drt as drt_mod
+
+    f, z = impedance_spectrum(CIRCUIT, TRUTH, noise=0.002, seed=4)
+    d = ec.fit_drt((f, z))
+    plain = ec.fit_circuit((f, z), CIRCUIT)
+    calls = []
+    scan = drt_mod._lambda_gcv
+    monkeypatch.setattr(drt_mod, "_lambda_gcv", lambda prob: calls.append(1) or scan(prob))
+    reused = ec.fit_circuit((f, z), CIRCUIT, drt=d)
+    assert calls == []
+    for n, p in plain.parameters.items():
+        assert reused.parameters[n].value == pytest.approx(p.value, rel=1e-9)
+    # other points than the DRT's (fmin): the λ scan is run on the fitted points
+    ec.fit_circuit((f, z), CIRCUIT, drt=d, fmin=float(f[-3]))
+    assert calls == [1]
