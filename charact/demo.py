@@ -28,6 +28,7 @@ import numpy as np
 
 from .core.errors import CatalogError
 from .core.store import atomic_write, save_json
+from .echem.conductivity import K_B_EV
 from .echem.land import write_land_xlsx
 from .echem.synthetic import cycling_record, impedance_spectrum, write_eis_csv
 from .raman.io import write_map_long, write_text_spectrum
@@ -119,8 +120,6 @@ DEMO_SAMPLES: dict[str, dict[str, Any]] = {
 #: Size of the demo Raman maps (pixels) and their step (µm).
 MAP_SHAPE = (6, 6)
 MAP_STEP_UM = 2.0
-#: Boltzmann constant in eV/K (CODATA 2018).
-_K_B_EV = 8.617333262e-5
 
 
 @dataclass
@@ -366,7 +365,7 @@ def _write_film(root: Path, sid: str, film: dict[str, Any], seed: int, truth: di
     for j, t_c in enumerate(film["temperatures_C"]):
         t_k = t_c + 273.15
         sigma = film["sigma_30C_S_cm"] * np.exp(
-            -film["Ea_eV"] / _K_B_EV * (1.0 / t_k - 1.0 / 303.15)
+            -film["Ea_eV"] / K_B_EV * (1.0 / t_k - 1.0 / 303.15)
         )
         r_b = thickness_cm / (sigma * film["area_cm2"])
         params = {"R0": r_b, "CPE1_Q": 2e-6, "CPE1_alpha": 0.88}
