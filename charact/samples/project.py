@@ -135,6 +135,11 @@ class ProjectConfig:
                 raise ManifestError(f"{key} must be a list of strings, found {value!r}", path=path)
         for pat in patterns:
             compile_pattern(pat, where=f"{path.name} link.patterns")
+        for table in ("project", "link", "samples", *TECHNIQUES):
+            if table in doc and not isinstance(doc[table], dict):
+                raise ManifestError(
+                    f"{table} must be a table ([{table}]), found {doc[table]!r}", path=path
+                )
         overrides: dict[str, dict[str, dict[str, Any]]] = {}
         for sid, tables in doc.get("samples", {}).items():
             if not isinstance(tables, dict):
@@ -282,10 +287,38 @@ class Project:
 
     @property
     def samples(self) -> list[Sample]:
-        """The manifest's samples (read once, validated)."""
+        """The manifest's samples (read once, validated).
+
+        Raises
+        ------
+        ManifestError
+            Also when charact.toml has ``[samples."ID".technique]`` settings for an ID that
+            is not in the manifest (they would silently do nothing); close IDs are suggested.
+        """
         if self._samples is None:
-            self._samples = read_manifest(self.manifest_path) if self.manifest_path.exists() else []
+            found = read_manifest(self.manifest_path) if self.manifest_path.exists() else []
+            self._check_overrides(found)
+            self._samples = found
         return self._samples
+
+    def _check_overrides(self, samples: list[Sample]) -> None:
+        ids = [s.sample_id for s in samples]
+        unknown = [sid for sid in self.config.overrides if sid not in ids]
+        if not unknown:
+            return
+        hints = []
+        for sid in unknown:
+            near = close_matches(sid, ids)
+            if near:
+                hints.append(f"for {sid!r} did you mean {', '.join(map(repr, near))}?")
+        raise ManifestError(
+            f'[samples."ID"] settings for sample ID(s) not in {self.config.manifest}: '
+            f"{', '.join(map(repr, unknown))}",
+            path=self.root / CONFIG_NAME,
+            hint="; ".join(hints)
+            if hints
+            else f"add them to {self.config.manifest} or remove the tables",
+        )
 
     def relative(self, path: str | PathLike[str]) -> str:
         """Path relative to the project root, POSIX-style, as stored in the catalogue."""
