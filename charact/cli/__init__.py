@@ -410,14 +410,16 @@ def compare(
     from rich.table import Table
 
     from ..core.store import save_json
-    from ..samples.compare import compare_samples, current_docs
+    from ..samples.compare import compare_samples, load_docs
 
     with _catalog(project) as cat:
-        doc = compare_samples(cat, sample_ids)
+        # Read each sample's results once: for the comparison and for the HTML page's figures.
+        problems: dict[str, list[str]] = {}
+        docs = load_docs(cat, [cat.resolve_sample(s) for s in sample_ids], problems=problems)
+        doc = compare_samples(cat, sample_ids, docs=docs, problems=problems)
         if html_path is not None:
             from ..samples.report import write_comparison_html
 
-            docs = {sid: current_docs(cat, sid) for sid in doc["samples"]}
             write_comparison_html(doc, html_path, docs, project=cat.project.name)
     ids = doc["samples"]
     # Differences get their own columns only when the terminal is wide enough to read them.
@@ -442,6 +444,12 @@ def compare(
         console.print(f"• {escape(text)}", highlight=False)
     for sid, techs in doc["no_results"].items():
         console.print(f"{sid}: no results for {', '.join(techs)}", highlight=False)
+    for sid, reasons in doc["problems"].items():
+        for why in reasons:
+            err_console.print(
+                f"[yellow]note:[/yellow] {escape(sid)}: results left out, {escape(why)}",
+                highlight=False,
+            )
     if not doc["techniques"]:
         err_console.print(
             "[yellow]note:[/yellow] no stored results for these samples: run `charact analyze`",

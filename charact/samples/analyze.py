@@ -15,6 +15,7 @@ technique packages (never the other way round).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -270,13 +271,21 @@ def analysis_settings(
         for key in _SAMPLE_COLUMNS:
             if key not in _RELEVANT[analysis]:
                 continue
-            value = cols.get(key, settings.get(key))
+            from_manifest = key in cols
+            value = cols[key] if from_manifest else settings.get(key)
             if value not in (None, ""):
                 try:
                     settings[key] = float(value)
                 except (TypeError, ValueError):
+                    # Name where the value came from: a manifest column, or charact.toml.
+                    where = (
+                        f"{key} (samples manifest column)"
+                        if from_manifest
+                        else f'{key} ([echem] or [samples."ID".echem] of charact.toml)'
+                    )
                     raise InputError(
-                        f"{key} must be a number, found {value!r}", path="samples manifest"
+                        f"{where} must be a number, found {value!r}",
+                        path="samples manifest" if from_manifest else "charact.toml",
                     ) from None
     return settings
 
@@ -787,8 +796,23 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+def _obj(v: Any) -> Mapping[str, Any]:
+    """``v`` when it is a mapping, else ``{}`` (an optional section of a result document)."""
+    return v if isinstance(v, Mapping) else {}
+
+
+def _seq(v: Any) -> list[Any]:
+    """``v`` when it is a list, else ``[]``."""
+    return v if isinstance(v, list) else []
+
+
+def _objs(v: Any) -> list[Mapping[str, Any]]:
+    """The mappings of a list (rows of a result document), nothing else."""
+    return [x for x in _seq(v) if isinstance(x, Mapping)]
+
+
 def _arcs_by_tau(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
-    arcs = [a for a in doc.get("arcs", []) if _num(a.get("tau_s")) is not None]
+    arcs = [a for a in _objs(doc.get("arcs")) if _num(a.get("tau_s")) is not None]
     return sorted(arcs, key=lambda a: float(a["tau_s"]))
 
 
@@ -796,43 +820,43 @@ def _summary(analysis: str, doc: Mapping[str, Any]) -> dict[str, Any]:
     """The key numbers of a result document, stored as the catalogue's ``parameters``."""
     if analysis == "xrd.identify":
         return {
-            "phases_present": list(doc.get("phases_present", [])),
+            "phases_present": list(_seq(doc.get("phases_present"))),
             "si_to_cu_ratio": doc.get("si_to_cu_ratio"),
             "si_to_cu_ratio_stderr": doc.get("si_to_cu_ratio_stderr"),
         }
     if analysis == "raman.fit":
-        r, si = doc.get("ratios", {}), doc.get("silicon", {})
+        r, si = _obj(doc.get("ratios")), _obj(doc.get("silicon"))
         return {
             "ID_IG_height": r.get("ID_IG_height"),
             "ID_IG_height_stderr": r.get("ID_IG_height_stderr"),
             "ID_IG_area": r.get("ID_IG_area"),
             "si_state": si.get("state"),
             "crystalline_fraction": si.get("crystalline_fraction"),
-            "model": doc.get("model", {}).get("name"),
+            "model": _obj(doc.get("model")).get("name"),
         }
     if analysis == "raman.map":
-        st = doc.get("statistics", {})
+        st = _obj(doc.get("statistics"))
         return {
-            "ID_IG_height_mean": st.get("ID_IG_height", {}).get("mean"),
-            "ID_IG_height_std": st.get("ID_IG_height", {}).get("std"),
-            "crystalline_fraction_mean": st.get("crystalline_fraction", {}).get("mean"),
+            "ID_IG_height_mean": _obj(st.get("ID_IG_height")).get("mean"),
+            "ID_IG_height_std": _obj(st.get("ID_IG_height")).get("std"),
+            "crystalline_fraction_mean": _obj(st.get("crystalline_fraction")).get("mean"),
             "si_state_counts": doc.get("si_state_counts"),
             "pixels_fitted": doc.get("pixels_fitted"),
         }
     if analysis == "xps.depth_profile":
-        levels = doc.get("levels", [])
+        levels = _objs(doc.get("levels"))
         return {
             "etch_time_s": [lv.get("etch_time_s") for lv in levels],
             "depth_nm": [lv.get("depth_nm") for lv in levels],
-            "LiF_percent": [lv.get("species_percent", {}).get("LiF") for lv in levels],
+            "LiF_percent": [_obj(lv.get("species_percent")).get("LiF") for lv in levels],
             "transition_depth_nm": doc.get("transition_depth_nm"),
         }
     if analysis == "sem.size":
         unit = "um" if "ecd_um" in doc else "px"
-        ecd = doc.get(f"ecd_{unit}", {})
+        ecd = _obj(doc.get(f"ecd_{unit}"))
         return {"n_particles": doc.get("n_particles"), f"d50_{unit}": ecd.get("d50")}
     if analysis == "echem.cycling":
-        cycles = doc.get("cycles", [])
+        cycles = _objs(doc.get("cycles"))
         first, last = (cycles[0], cycles[-1]) if cycles else ({}, {})
         return {
             "initial_ce": doc.get("initial_ce"),
@@ -842,23 +866,24 @@ def _summary(analysis: str, doc: Mapping[str, Any]) -> dict[str, Any]:
             "last_charge_mAh_g": last.get("charge_mAh_g"),
         }
     if analysis == "echem.eis":
-        out: dict[str, Any] = {"kk_valid": doc.get("kk", {}).get("valid")}
+        out: dict[str, Any] = {"kk_valid": _obj(doc.get("kk")).get("valid")}
         for arc in _arcs_by_tau(doc):
             out[f"{arc['resistor']}_ohm"] = arc.get("R_ohm")
             out[f"{arc['resistor']}_stderr"] = arc.get("R_stderr")
-        drt = doc.get("drt") or {}
-        out["drt_tau_s"] = [p.get("tau_s") for p in drt.get("peaks", [])]
+        drt = _obj(doc.get("drt"))
+        out["drt_tau_s"] = [p.get("tau_s") for p in _objs(drt.get("peaks"))]
         return out
     if analysis == "echem.conductivity":
-        arr = doc.get("arrhenius") or {}
+        arr = _obj(doc.get("arrhenius"))
+        points = _objs(doc.get("points"))
         return {
-            "sigma_S_cm": [p.get("sigma_S_cm") for p in doc.get("points", [])],
-            "T_K": [p.get("T_K") for p in doc.get("points", [])],
+            "sigma_S_cm": [p.get("sigma_S_cm") for p in points],
+            "T_K": [p.get("T_K") for p in points],
             "Ea_eV": arr.get("Ea_eV"),
             "Ea_stderr": arr.get("Ea_stderr"),
         }
     if analysis == "echem.cv":
-        return {"cycles": len(doc.get("cycles", []))}
+        return {"cycles": len(_seq(doc.get("cycles")))}
     if analysis == "echem.symmetric":
         return {
             "growth_mV_per_h": doc.get("growth_mV_per_h"),
@@ -870,12 +895,25 @@ def _summary(analysis: str, doc: Mapping[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- project
 
 
+def _readable_result(path: Path) -> bool:
+    """Whether a stored result file is a result document (a JSON object), not a torn write."""
+    try:
+        return isinstance(json.loads(path.read_text(encoding="utf-8")), dict)
+    except (OSError, ValueError):
+        return False
+
+
 def _existing(catalog: Catalog) -> set[tuple[str, str, tuple[str, ...]]]:
+    """Result keys already done: recorded, with a readable result document on disk.
+
+    A result file that is truncated or not a JSON object counts as missing, so the next run
+    computes it again.
+    """
     root = catalog.project.root
     return {
         (r["analysis"], r["settings_hash"], tuple(r["inputs"]))
         for r in catalog.results()
-        if r["result_file"] and (root / r["result_file"]).is_file()
+        if r["result_file"] and _readable_result(root / r["result_file"])
     }
 
 
@@ -1143,8 +1181,12 @@ def analyze_project(
         jobs.append(_Job([dict(m)], tech_settings, cols, str(root), str(results_dir)))
     for sid, ms in films.items():
         tech_settings, cols = film_settings[sid]
-        key = _group_key(ms, tech_settings, cols)
         entry = {"path": ", ".join(m["path"] for m in ms), "sample_id": sid}
+        try:
+            key = _group_key(ms, tech_settings, cols)
+        except CharactError as exc:  # one sample's bad setting never stops the others
+            report.failed.append((entry["path"], f"{sid}: {exc}"))
+            continue
         if key in done:
             report.skipped.append(entry | {"analysis": key[0]})
             continue

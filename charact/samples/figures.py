@@ -21,7 +21,7 @@ from typing import Any
 
 from ..core.errors import InputError
 from ..core.store import atomic_write
-from .analyze import _num
+from .analyze import _num, _objs
 
 __all__ = ["FIGURE_FORMATS", "comparison_figures", "figure_bytes", "result_figure", "save_figure"]
 
@@ -265,14 +265,30 @@ def _bars(rows: Sequence[Mapping[str, Any]], ids: Sequence[str], title: str, plt
     for ax, row in zip(axes.ravel(), rows, strict=False):
         vals = [_num(row["values"].get(s, {}).get("value")) for s in ids]
         errs = [_num(row["values"].get(s, {}).get("stderr")) or 0.0 for s in ids]
+        # A missing value gets no bar (a zero-height bar would read as a measured 0).
+        have = [i for i, v in enumerate(vals) if v is not None]
         ax.bar(
-            range(len(ids)),
-            [v if v is not None else 0.0 for v in vals],
-            yerr=errs,
+            have,
+            [vals[i] for i in have],
+            yerr=[errs[i] for i in have],
             capsize=3,
-            color=[f"C{i}" for i in range(len(ids))],
+            color=[f"C{i}" for i in have],
         )
+        for i, v in enumerate(vals):
+            if v is None:
+                ax.text(
+                    i,
+                    0.5,
+                    "no value",
+                    transform=ax.get_xaxis_transform(),
+                    ha="center",
+                    va="center",
+                    rotation=90,
+                    fontsize=8,
+                    color="0.4",
+                )
         ax.set_xticks(range(len(ids)), ids, rotation=20, fontsize=8)
+        ax.set_xlim(-0.6, len(ids) - 0.4)
         unit = row.get("unit") or ""
         ax.set_title(row["quantity"] + (f" ({unit})" if unit not in ("", "1") else ""), fontsize=9)
     fig.suptitle(title, fontsize=11)
@@ -285,7 +301,7 @@ def _capacity_overlay(cycling: Mapping[str, Sequence[Mapping[str, Any]]], plt: A
     fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
     for sid, docs in cycling.items():
         for k, doc in enumerate(docs):
-            cyc = doc.get("cycles", [])
+            cyc = [c for c in _objs(doc.get("cycles")) if _num(c.get("cycle")) is not None]
             key = "charge_mAh_g" if any(c.get("charge_mAh_g") for c in cyc) else "charge_mAh"
             xs = [c["cycle"] for c in cyc if _num(c.get(key)) is not None]
             ys = [c[key] for c in cyc if _num(c.get(key)) is not None]

@@ -24,9 +24,9 @@ from typing import Any
 from ..core.errors import InputError
 from ..core.provenance import charact_version
 from ..core.store import atomic_write
-from .analyze import _num, _summary
+from .analyze import _num, _seq, _summary
 from .catalog import Catalog
-from .compare import compare_samples, current_docs, format_cell
+from .compare import compare_samples, format_cell, load_docs
 from .figures import comparison_figures, figure_bytes
 
 __all__ = [
@@ -183,6 +183,9 @@ def render_comparison(
         parts.append(_img(figure_bytes(fig, "png"), f"{name} comparison", f"{name}: overlay"))
     for sid, techs in doc.get("no_results", {}).items():
         parts.append(f"<p class='muted'>{_e(sid)}: no results for {_e(', '.join(techs))}</p>")
+    for sid, reasons in doc.get("problems", {}).items():
+        for why in reasons:
+            parts.append(f"<p class='warn'>{_e(sid)}: results left out, {_e(why)}</p>")
     return "".join(parts)
 
 
@@ -198,7 +201,10 @@ def _page(title: str, body: str, nav: str = "", subtitle: str = "") -> str:
 
 
 def _sample_section(
-    catalog: Catalog, info: Mapping[str, Any], docs: Mapping[str, Sequence[Mapping[str, Any]]]
+    catalog: Catalog,
+    info: Mapping[str, Any],
+    docs: Mapping[str, Sequence[Mapping[str, Any]]],
+    problems: Sequence[str] = (),
 ) -> str:
     sid = info["sample_id"]
     results_dir = catalog.project.state_dir / "results"
@@ -237,11 +243,13 @@ def _sample_section(
             "<th class='q'>file</th><th class='q'>reader</th><th class='q'>sha256</th></tr>"
             f"</thead><tbody>{mrows}</tbody></table>"
         )
-    if not docs:
+    for why in problems:
+        parts.append(f"<p class='warn'>results left out: {_e(why)}</p>")
+    if not docs and not problems:
         parts.append("<p class='muted'>No results yet: run <code>charact analyze</code>.</p>")
     for analysis, items in docs.items():
         for doc in items:
-            src = doc.get("source_files") or [doc.get("source_file")]
+            src = _seq(doc.get("source_files")) or [doc.get("source_file")]
             parts.append(f"<h3>{_e(analysis)} — {_e(', '.join(str(s) for s in src if s))}</h3>")
             summary = _summary(analysis, doc)
             srows = "".join(
@@ -252,9 +260,9 @@ def _sample_section(
             if srows:
                 parts.append(f"<table>{srows}</table>")
             fig = doc.get("figure")
-            if fig and (results_dir / fig).is_file() and fig.endswith(".png"):
+            if isinstance(fig, str) and fig.endswith(".png") and (results_dir / fig).is_file():
                 parts.append(_img((results_dir / fig).read_bytes(), f"{sid} {analysis}"))
-            for w in doc.get("warnings", [])[:8]:
+            for w in _seq(doc.get("warnings"))[:8]:
                 parts.append(f"<p class='warn'>note: {_e(w)}</p>")
     parts.append("</section>")
     return "".join(parts)
@@ -302,12 +310,12 @@ def render_report(catalog: Catalog, sample_ids: Sequence[str] | None = None) -> 
     else:
         groups = comparison_groups(all_samples)
         shown = [s["sample_id"] for s in all_samples]
-    cache: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    # Each sample's stored documents, read once for the whole report (comparisons included).
+    problems: dict[str, list[str]] = {}
+    needed = [*(sid for group in groups for sid in group), *shown]
+    cache = load_docs(catalog, needed, problems=problems)
 
     def docs_of(sid: str) -> dict[str, list[dict[str, Any]]]:
-        """Each sample's stored documents, read once for the whole report."""
-        if sid not in cache:
-            cache[sid] = current_docs(catalog, sid)
         return cache[sid]
 
     nav = ["<a href='#comparisons'>Comparisons</a>"] if groups else []
@@ -316,11 +324,11 @@ def render_report(catalog: Catalog, sample_ids: Sequence[str] | None = None) -> 
     if groups:
         body.append("<section id='comparisons'>")
         for group in groups:
-            comp = compare_samples(catalog, group)
+            comp = compare_samples(catalog, group, docs=cache, problems=problems)
             docs = {sid: docs_of(sid) for sid in group}
             body.append(render_comparison(comp, docs))
         body.append("</section>")
-    body += [_sample_section(catalog, by_id[s], docs_of(s)) for s in shown]
+    body += [_sample_section(catalog, by_id[s], docs_of(s), problems.get(s, ())) for s in shown]
     stamp = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     subtitle = f"{len(shown)} sample(s) · charact {charact_version()} · {stamp}"
     return _page(f"charact report: {catalog.project.name}", "".join(body), " ".join(nav), subtitle)

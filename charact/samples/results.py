@@ -16,7 +16,7 @@ import xarray as xr
 from ..core.errors import CharactError
 from ..core.store import load_netcdf
 from .catalog import Catalog
-from .compare import current_docs
+from .compare import load_docs
 
 __all__ = ["open_results", "result_documents"]
 
@@ -52,8 +52,8 @@ def result_documents(
             else [s["sample_id"] for s in cat.list_samples()]
         )
         out = []
-        for sid in ids:
-            for name, docs in current_docs(cat, sid).items():
+        for by_analysis in load_docs(cat, ids).values():
+            for name, docs in by_analysis.items():
                 if analysis is None or name == analysis:
                     out.extend(docs)
         return out

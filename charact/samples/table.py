@@ -36,15 +36,16 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from ..core.errors import InputError, close_matches
+from ..core.errors import CharactWarning, InputError, close_matches
 from .analyze import _arcs_by_tau, _num
 from .catalog import Catalog
-from .compare import current_docs
+from .compare import load_docs
 
 __all__ = ["DEFAULT_METRICS", "METRICS", "metric_value", "sample_table"]
 
@@ -281,6 +282,8 @@ def sample_table(catalog: Catalog, metrics: Sequence[str] | None = None) -> pd.D
     -------
     pandas.DataFrame
         Indexed by ``sample_id``, in the catalogue's order. Missing values are NaN/None.
+        ``attrs["problems"]`` holds ``{sample_id: ["technique: reason"]}`` for settings that
+        kept a sample's results out (each also given as a :class:`CharactWarning`).
 
     Raises
     ------
@@ -292,9 +295,11 @@ def sample_table(catalog: Catalog, metrics: Sequence[str] | None = None) -> pd.D
         raise InputError("no metrics asked for")
     getters = {n: _resolve(n) for n in names}
     rows = []
-    for s in catalog.list_samples():
-        sid = s["sample_id"]
-        docs = current_docs(catalog, sid)
+    ids = [s["sample_id"] for s in catalog.list_samples()]
+    problems: dict[str, list[str]] = {}
+    all_docs = load_docs(catalog, ids, problems=problems)
+    for sid in ids:
+        docs = all_docs[sid]
         row: dict[str, Any] = {"sample_id": sid}
         for n, get in getters.items():
             value, err = get(docs)
@@ -308,4 +313,9 @@ def sample_table(catalog: Catalog, metrics: Sequence[str] | None = None) -> pd.D
         col = f"{n}_stderr"
         if col in df and n in df and df[n].map(lambda v: _num(v) is None).all():
             df = df.drop(columns=col)
+    # Settings that kept a sample's results out (its cells are empty): said, not hidden.
+    df.attrs["problems"] = problems
+    for sid, reasons in problems.items():
+        for why in reasons:
+            warnings.warn(f"{sid}: results left out, {why}", CharactWarning, stacklevel=2)
     return df
