@@ -426,15 +426,17 @@ def _run_eis(obj: Any, s: Mapping[str, Any], root: Path) -> Any:
     f, z = eis_arrays(obj)
     kk = check_kramers_kronig((f, z))
     labels = s.get("arc_labels")
-    fit = fit_circuit((f, z), s.get("circuit", DEFAULT_EIS_CIRCUIT), arc_labels=labels)
-    out = _EISResult(kk=kk, fit=fit, imag_sign_source=str(obj.attrs.get("imag_sign_source", "")))
+    drt, drt_error = None, ""
     if s.get("drt", True):
         from ..echem.drt import fit_drt
 
-        try:
-            out.drt = fit_drt((f, z))
+        try:  # first, so the circuit fit reuses its GCV scan for its start values
+            drt = fit_drt((f, z))
         except CharactError as exc:  # the circuit fit stands on its own
-            out.drt_error = str(exc)
+            drt_error = str(exc)
+    fit = fit_circuit((f, z), s.get("circuit", DEFAULT_EIS_CIRCUIT), arc_labels=labels, drt=drt)
+    out = _EISResult(kk=kk, fit=fit, imag_sign_source=str(obj.attrs.get("imag_sign_source", "")))
+    out.drt, out.drt_error = drt, drt_error
     return out
 
 
