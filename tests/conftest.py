@@ -77,7 +77,12 @@ def write_manifest(root: Path, rows: list[dict[str, object]], name: str = "sampl
 @pytest.fixture
 def two_sample_project(tmp_path: Path) -> Path:
     """A project with two samples (pristine, cycled), an XRD pattern and a Raman spectrum each."""
-    root = init_project(tmp_path / "proj")
+    return make_two_sample_project(tmp_path)
+
+
+def make_two_sample_project(parent: Path) -> Path:
+    """Write the :func:`two_sample_project` project under ``parent`` (for other scopes)."""
+    root = init_project(parent / "proj")
     write_manifest(
         root,
         [

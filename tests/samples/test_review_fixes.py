@@ -14,7 +14,7 @@ from charact.samples import Catalog, init_project
 from charact.samples.analyze import analysis_settings, analyze_project
 from charact.samples.compare import _compare_xps, compare_samples
 from charact.samples.project import Project
-from tests.conftest import write_manifest
+from tests.conftest import make_two_sample_project, write_manifest
 
 
 def _row(section: dict, quantity: str) -> dict:
@@ -84,31 +84,7 @@ def test_xps_comparison_never_extrapolates():
 @pytest.fixture(scope="module")
 def analysed_pair(tmp_path_factory):
     """The two-sample project (XRD and Raman each), analysed without figures."""
-    from charact.raman.io import write_text_spectrum
-    from charact.raman.synthetic import si_carbon_spectrum
-    from charact.xrd.io import write_xy
-    from charact.xrd.synthetic import synthetic_pattern
-
-    root = init_project(tmp_path_factory.mktemp("pair") / "proj")
-    write_manifest(
-        root,
-        [
-            {"sample_id": "S-P01", "state": "pristine", "cycles": 0},
-            {"sample_id": "S-C100", "state": "cycled", "cycles": 100, "parent": "S-P01"},
-        ],
-    )
-    (root / "xrd").mkdir()
-    (root / "raman").mkdir()
-    for k, (sid, weights, state) in enumerate(
-        [
-            ("S-P01", {"Si": 1.0, "Cu": 1.0}, "pristine"),
-            ("S-C100", {"Si": 0.2, "Cu": 1.0}, "cycled-100"),
-        ]
-    ):
-        pattern, _ = synthetic_pattern(weights, seed=k)
-        write_xy(pattern, root / "xrd" / f"{sid}.xy")
-        spectrum, _ = si_carbon_spectrum(state, seed=k)
-        write_text_spectrum(spectrum, root / "raman" / f"{sid}_spot1.txt")
+    root = make_two_sample_project(tmp_path_factory.mktemp("pair"))
     with Catalog(root) as cat:
         report = analyze_project(cat, figures=False)
     assert report.failed == [] and len(report.analysed) == 4
